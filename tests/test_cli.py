@@ -1,0 +1,44 @@
+"""The command line as a user meets it: output shapes, and one error line without a traceback."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from xlgpt import checkpoint, oracle
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "xlgpt.cli", *args], capture_output=True, text=True)
+
+
+def test_tokenize_json():
+    r = run("tokenize", "Mike is quick. He moves", "--json")
+    assert r.returncode == 0
+    out = json.loads(r.stdout)
+    assert out["token_ids"] == [16073, 318, 2068, 13, 679, 6100]
+    assert "".join(out["tokens"]) == "Mike is quick. He moves"
+
+
+def test_predict_json_shape_and_values():
+    r = run("predict", "--prompt", "Hello world", "--weights", "random:tiny", "--seed", "4", "--top", "3", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["token_ids"] == [15496, 995]
+    assert [set(t) for t in out["top"]] == [{"id", "token", "prob", "logit"}] * 3
+    ckpt = checkpoint.load("random:tiny", seed=4)
+    logits = oracle.forward(ckpt.params, ckpt.config, [15496, 995])["logits"][-1]
+    assert out["top"][0]["id"] == int(np.argmax(logits))
+    probs = [t["prob"] for t in out["top"]]
+    assert probs == sorted(probs, reverse=True)
+
+
+def test_errors_are_one_line():
+    for args in (["predict", "--prompt", "x", "--weights", "/no/such/model.safetensors"],
+                 ["predict", "--prompt", "", "--weights", "random:tiny"],
+                 ["predict", "--prompt", "x", "--weights", "random:tiny", "--layers", "9"]):
+        r = run(*args)
+        assert r.returncode == 2
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("xlgpt predict: error:"), r.stderr
