@@ -1,0 +1,63 @@
+"""A1 references: column letters, cells, ranges and sheet-qualified ranges. Rows and columns are 0-based here."""
+
+import re
+from functools import lru_cache
+
+MAX_ROWS, MAX_COLS = 1_048_576, 16_384
+
+
+@lru_cache(maxsize=None)
+def col_letters(col: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    s = ""
+    col += 1
+    while col:
+        col, r = divmod(col - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def col_index(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def cell(row: int, col: int, abs_row: bool = False, abs_col: bool = False) -> str:
+    return f"{'$' if abs_col else ''}{col_letters(col)}{'$' if abs_row else ''}{row + 1}"
+
+
+def area(row: int, col: int, nrows: int = 1, ncols: int = 1, absolute: bool = True) -> str:
+    """The range of nrows x ncols starting at (row, col); one cell is written as a cell."""
+    first = cell(row, col, absolute, absolute)
+    if nrows == 1 and ncols == 1:
+        return first
+    return f"{first}:{cell(row + nrows - 1, col + ncols - 1, absolute, absolute)}"
+
+
+def quote_sheet(name: str) -> str:
+    """Sheet names are always quoted in formulas: names like `h.0.ln_1` or `LN1` would otherwise be ambiguous."""
+    return "'" + name.replace("'", "''") + "'"
+
+
+def qualified(sheet: str, ref: str) -> str:
+    return f"{quote_sheet(sheet)}!{ref}"
+
+
+_CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+
+
+def parse_cell(ref: str) -> tuple[int, int]:
+    m = _CELL.match(ref)
+    if not m:
+        raise ValueError(f"not a cell reference: {ref!r}")
+    return int(m.group(2)) - 1, col_index(m.group(1))
+
+
+def parse_area(ref: str) -> tuple[int, int, int, int]:
+    """'B2:D5' -> (row, col, nrows, ncols)."""
+    first, _, last = ref.partition(":")
+    r0, c0 = parse_cell(first)
+    r1, c1 = parse_cell(last) if last else (r0, c0)
+    return r0, c0, r1 - r0 + 1, c1 - c0 + 1

@@ -1,0 +1,20 @@
+"""[Content_Types].xml: the type of every part in the package."""
+
+from .xml import DECLARATION
+
+_TYPE = "application/vnd.openxmlformats-officedocument."
+
+
+def content_types_xml(n_sheets: int) -> str:
+    overrides = [
+        ("/docProps/app.xml", _TYPE + "extended-properties+xml"),
+        ("/docProps/core.xml", "application/vnd.openxmlformats-package.core-properties+xml"),
+        ("/xl/styles.xml", _TYPE + "spreadsheetml.styles+xml"),
+        ("/xl/workbook.xml", _TYPE + "spreadsheetml.sheet.main+xml"),
+    ] + [(f"/xl/worksheets/sheet{i}.xml", _TYPE + "spreadsheetml.worksheet+xml") for i in range(1, n_sheets + 1)] + [
+        ("/xl/sharedStrings.xml", _TYPE + "spreadsheetml.sharedStrings+xml"),
+    ]
+    return (DECLARATION + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            + "".join(f'<Override PartName="{p}" ContentType="{t}"/>' for p, t in overrides) + "</Types>")

@@ -1,0 +1,45 @@
+"""xl/styles.xml: the handful of cell styles the workbook uses, by name."""
+
+from .xml import DECLARATION, MAIN_NS
+
+# name -> (fontId, fillId, numFmtId)
+STYLES = {
+    None: (0, 0, 0),
+    "bold": (1, 0, 0),
+    "title": (2, 0, 0),
+    "note": (3, 0, 0),
+    "link": (4, 0, 0),
+    "input": (1, 2, 0),
+    "percent": (0, 0, 10),  # built-in 0.00%
+}
+STYLE_INDEX = {name: i for i, name in enumerate(STYLES)}
+
+_FONTS = [
+    '<font><sz val="11"/><color rgb="FF000000"/><name val="Calibri"/><family val="2"/></font>',
+    '<font><b/><sz val="11"/><color rgb="FF000000"/><name val="Calibri"/><family val="2"/></font>',
+    '<font><b/><sz val="14"/><color rgb="FF1F497D"/><name val="Calibri"/><family val="2"/></font>',
+    '<font><i/><sz val="11"/><color rgb="FF595959"/><name val="Calibri"/><family val="2"/></font>',
+    '<font><u/><sz val="11"/><color rgb="FF0000FF"/><name val="Calibri"/><family val="2"/></font>',
+]
+_FILLS = [
+    '<fill><patternFill patternType="none"/></fill>',
+    '<fill><patternFill patternType="gray125"/></fill>',
+    '<fill><patternFill patternType="solid"><fgColor rgb="FFFFF2CC"/><bgColor indexed="64"/></patternFill></fill>',
+]
+
+
+def styles_xml() -> str:
+    xfs = []
+    for font, fill, fmt in STYLES.values():
+        applied = (' applyNumberFormat="1"' if fmt else "") + (' applyFont="1"' if font else "") + (
+            ' applyFill="1"' if fill else "")
+        xfs.append(f'<xf numFmtId="{fmt}" fontId="{font}" fillId="{fill}" borderId="0" xfId="0"{applied}/>')
+    return (DECLARATION + f'<styleSheet xmlns="{MAIN_NS}">'
+            f'<fonts count="{len(_FONTS)}">{"".join(_FONTS)}</fonts>'
+            f'<fills count="{len(_FILLS)}">{"".join(_FILLS)}</fills>'
+            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+            f'<cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>'
+            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+            '<dxfs count="0"/><tableStyles count="0" defaultTableStyle="TableStyleMedium9" '
+            'defaultPivotStyle="PivotStyleLight16"/></styleSheet>')

@@ -1,0 +1,140 @@
+"""xl/worksheets/sheetN.xml: a sheet's cells streamed row by row, a chunk of rows at a time.
+
+Numbers in Values blocks are formatted a whole block at a time (numbers.py); formulas and text, which are a
+few per cent of the cells, one by one. Runs of cells sharing a relative formula become shared formulas.
+"""
+
+from collections import defaultdict
+
+import numpy as np
+
+from .. import refs
+from ..book import Formulas, Sheet, Texts, Values
+from .numbers import cells_bytes
+from .sharedstrings import SharedStrings
+from .styles import STYLE_INDEX
+from .xml import DECLARATION, MAIN_NS, REL_NS, attr, escape, text_element
+
+ROW_CHUNK = 1024
+ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"}
+
+
+def worksheet_chunks(sheet: Sheet, strings: SharedStrings, selected: bool = False):
+    """Yield the sheet's XML as byte chunks."""
+    nrows, ncols = sheet.extent
+    dim = refs.area(0, 0, max(nrows, 1), max(ncols, 1), absolute=False)
+    yield (DECLARATION + f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><dimension ref="{dim}"/>'
+           + _sheet_views(sheet, selected) + '<sheetFormatPr defaultRowHeight="15"/>' + _cols(sheet)
+           + "<sheetData>").encode()
+    shared_ids = {id(b): i for i, b in enumerate(b for b in sheet.blocks if isinstance(b, Formulas) and b.kind == "shared")}
+    for r0 in range(0, nrows, ROW_CHUNK):
+        r1 = min(r0 + ROW_CHUNK, nrows)
+        segments = defaultdict(list)  # row -> [(col, bytes)]
+        for b in sheet.blocks:
+            lo, hi = max(r0, b.row), min(r1, b.row + b.shape[0])
+            if lo < hi:
+                for row, col, data in _segments(b, lo, hi, strings, shared_ids.get(id(b))):
+                    segments[row].append((col, data))
+        out = []
+        for row in sorted(segments):
+            if not any(d for _, d in segments[row]):
+                continue
+            cells = b"".join(d for _, d in sorted(segments[row], key=lambda s: s[0]))
+            out.append(b'<row r="%d">%s</row>' % (row + 1, cells))
+        yield b"".join(out)
+    tail = "</sheetData>"
+    for priority, cs in enumerate(sheet.color_scales, 1):
+        colors = "".join(f'<color rgb="FF{c}"/>' for c in cs.colors)
+        stops = '<cfvo type="min"/>' + ('<cfvo type="percentile" val="50"/>' if len(cs.colors) == 3 else "") + '<cfvo type="max"/>'
+        tail += (f'<conditionalFormatting sqref="{cs.ref}"><cfRule type="colorScale" priority="{priority}">'
+                 f"<colorScale>{stops}{colors}</colorScale></cfRule></conditionalFormatting>")
+    if sheet.links:
+        tail += "<hyperlinks>" + "".join(
+            f'<hyperlink ref="{refs.cell(r, c)}" location="{attr(target)}"/>' for r, c, target in sheet.links) + "</hyperlinks>"
+    tail += '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
+    yield tail.encode()
+
+
+def _sheet_views(sheet: Sheet, selected: bool) -> str:
+    tab = ' tabSelected="1"' if selected else ""
+    if not sheet.freeze:
+        return f'<sheetViews><sheetView{tab} workbookViewId="0"/></sheetViews>'
+    rows, cols = sheet.freeze
+    split = (f' xSplit="{cols}"' if cols else "") + (f' ySplit="{rows}"' if rows else "")
+    pane = "bottomRight" if rows and cols else ("bottomLeft" if rows else "topRight")
+    return (f'<sheetViews><sheetView{tab} workbookViewId="0"><pane{split} topLeftCell="{refs.cell(rows, cols)}" '
+            f'activePane="{pane}" state="frozen"/><selection pane="{pane}"/></sheetView></sheetViews>')
+
+
+def _cols(sheet: Sheet) -> str:
+    if not sheet.col_widths:
+        return ""
+    return "<cols>" + "".join(f'<col min="{c + 1}" max="{c + 1}" width="{w}" customWidth="1"/>'
+                              for c, w in sorted(sheet.col_widths.items())) + "</cols>"
+
+
+def _segments(block, lo: int, hi: int, strings: SharedStrings, shared_id):
+    """(row, first col, bytes) for rows lo..hi-1 of a block."""
+    style = f' s="{STYLE_INDEX[block.style]}"' if block.style else ""
+    if isinstance(block, Values):
+        body = cells_bytes(block.data[lo - block.row:hi - block.row])
+        first = refs.cell(0, block.col)[:-1]  # the column letters
+        for i, row in enumerate(range(lo, hi)):
+            # the first cell says where the run starts; the rest follow it (numbers.py writes no `r`)
+            line = body[i].tobytes()
+            if style:
+                line = line.replace(b"<c>", b"<c%s>" % style.encode())
+            yield row, block.col, f'<c r="{first}{row + 1}"'.encode() + line[2:]
+    elif isinstance(block, Texts):
+        for row in range(lo, hi):
+            parts = [_constant(refs.cell(row, block.col + j), v, style, strings)
+                     for j, v in enumerate(block.data[row - block.row]) if v is not None]
+            yield row, block.col, "".join(parts).encode()
+    else:
+        yield from _formula_segments(block, lo, hi, style, shared_id)
+
+
+def _constant(ref: str, v, style: str, strings: SharedStrings) -> str:
+    if isinstance(v, str):
+        return f'<c r="{ref}"{style} t="s"><v>{strings.add(v)}</v></c>'
+    return f'<c r="{ref}"{style}><v>{_number(v)}</v></c>'
+
+
+def _number(v) -> str:
+    return repr(float(v)) if float(v) != int(v) or abs(v) >= 1e15 else str(int(v))
+
+
+def _cached(v) -> tuple[str, str]:
+    """(type attribute, <v> element) of a formula's cached value."""
+    if v is None:
+        return "", ""
+    if isinstance(v, (bool, np.bool_)):
+        return ' t="b"', f"<v>{int(v)}</v>"
+    if isinstance(v, str):
+        if v in ERRORS:
+            return ' t="e"', f"<v>{v}</v>"
+        return ' t="str"', text_element("v", v)
+    return "", f"<v>{_number(v)}</v>"
+
+
+def _formula_segments(f: Formulas, lo: int, hi: int, style: str, shared_id):
+    text = escape(f.text)
+    for row in range(lo, hi):
+        parts = []
+        for j in range(f.ncols):
+            ref = refs.cell(row, f.col + j)
+            value = None if f.values is None else f.values[row - f.row, j]
+            t, v = _cached(value.item() if isinstance(value, np.generic) else value)
+            anchor = row == f.row and j == 0
+            if f.kind == "cell":
+                formula = f"<f>{text}</f>"
+            elif f.kind == "array":
+                formula = f'<f t="array" ref="{f.ref}">{text}</f>' if anchor else ""
+                if not anchor and not v and not style:
+                    continue
+            elif anchor:
+                formula = f'<f t="shared" ref="{f.ref}" si="{shared_id}">{text}</f>'
+            else:
+                formula = f'<f t="shared" si="{shared_id}"/>'
+            parts.append(f'<c r="{ref}"{style}{t}>{formula}{v}</c>')
+        yield row, f.col, "".join(parts).encode()
