@@ -53,6 +53,50 @@ def cmd_predict(a) -> None:
     print_prediction(prediction_json(ids, top_ids, probs, np.asarray(logits)), a.json)
 
 
+DEFAULT_PROMPT = "If today is Monday, tomorrow is"
+
+
+def cmd_build(a) -> None:
+    import os
+    import time
+    from pathlib import Path
+    from . import builder, checkpoint
+    from .xlsx.packager import write_book
+    out = Path(a.out) if a.out else Path("output") / f"{_slug(a.weights)}-{a.context}.xlsx"
+    if out.suffix.lower() != ".xlsx":
+        raise XlgptError(f"--out {out}: the workbook must end in .xlsx")
+    if out.exists() and not a.force:
+        raise XlgptError(f"{out} exists: pass --force to overwrite it, or choose another --out")
+    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+        raise XlgptError(f"--out {out}: cannot write to the folder {out.parent}; create it or choose another --out")
+    t0 = time.perf_counter()
+    ckpt = checkpoint.load(a.weights, seed=a.seed, layers=a.layers)
+    book = builder.build_book(ckpt, a.prompt, a.context)
+    write_book(book, out, progress=_Progress(len(book.sheets)))
+    size = out.stat().st_size / 1e6
+    print(f"wrote {out}: {len(book.sheets)} tabs, {ckpt.n_params:,} weight cells, {size:,.1f} MB "
+          f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+
+
+class _Progress:
+    """One line per sheet on a terminal (overwritten in place), and a line every 10% elsewhere."""
+
+    def __init__(self, n: int):
+        self.n, self.tty, self.shown = n, sys.stderr.isatty(), -1
+
+    def __call__(self, i: int, n: int, name: str) -> None:
+        if self.tty:
+            print(f"\r\x1b[Kwriting tab {i}/{n}: {name}", end="" if i < n else "\n", file=sys.stderr, flush=True)
+        elif (decile := 10 * i // n) > self.shown:
+            self.shown = decile
+            print(f"writing tab {i}/{n}: {name}", file=sys.stderr, flush=True)
+
+
+def _slug(weights: str) -> str:
+    from pathlib import Path
+    return Path(weights).stem if Path(weights).exists() else weights.replace(":", "-")
+
+
 def _prompt_ids(prompt: str) -> list[int]:
     ids = tokenizer.encode(prompt)
     if not ids:
@@ -75,6 +119,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=10, metavar="K")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_predict)
+
+    p = sub.add_parser("build", help="write GPT-2 and a prompt as an .xlsx workbook of formulas")
+    _weights_args(p, default="gpt2")
+    p.add_argument("--prompt", default=DEFAULT_PROMPT, help=f"the prompt (default: {DEFAULT_PROMPT!r})")
+    p.add_argument("--context", type=int, default=16, metavar="N", help="positions in the workbook (default: 16)")
+    p.add_argument("--out", metavar="PATH", help="the .xlsx to write (default: output/WEIGHTS-N.xlsx)")
+    p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    p.set_defaults(run=cmd_build)
     return ap
 
 

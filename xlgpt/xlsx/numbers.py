@@ -95,3 +95,29 @@ def _scaled(a, power):
         return np.rint(a * _POW10[power + 300]).astype(np.int64)
     half = power // 2
     return np.rint(a * 10.0**half * 10.0 ** (power - half)).astype(np.int64)
+
+
+def written_values(x: np.ndarray) -> np.ndarray:
+    """The float64 numbers a spreadsheet reads back from cells_bytes(x): x rounded to 9 significant digits.
+
+    A float32 weight written with 9 digits reads back as the nearest float32, but a spreadsheet keeps the
+    decimal as a float64, which differs from the float32 by up to 5e-9 relative. The workbook's model is
+    the decimals; a reference computation that must agree to 1e-9 takes its weights from here.
+    """
+    flat = np.asarray(x, dtype=np.float64).reshape(-1)
+    out = np.empty_like(flat)
+    for start in range(0, flat.size, _CHUNK):
+        a = np.abs(flat[start:start + _CHUNK])
+        zero = a == 0
+        a[zero] = 1.0
+        exp, mant = _decimal(a, _exponent_guess(a), DIGITS)
+        power = (DIGITS - 1) - exp
+        # an integer below 2**53 divided or multiplied by an exact power of ten (up to 1e22) is correctly
+        # rounded, so this equals parsing the decimal text
+        exact = np.abs(power) <= 22
+        val = np.where(power >= 0, mant / _POW10[np.clip(power, 0, 22) + 300], mant * _POW10[np.clip(-power, 0, 22) + 300])
+        for i in np.flatnonzero(~exact & ~zero):
+            val[i] = float(f"{mant[i]}e{-power[i]}")
+        val[zero] = 0.0
+        out[start:start + _CHUNK] = np.copysign(val, flat[start:start + _CHUNK])
+    return out.reshape(np.shape(x))

@@ -41,6 +41,9 @@ def write_book(book: Book, path: Path, *, full_calc_on_load: bool = True, progre
                 for chunk in strings.xml_chunks():
                     m.write(chunk)
             z.close()
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a workbook is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

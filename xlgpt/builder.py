@@ -1,0 +1,124 @@
+"""Build the GPT-2 workbook: tokens, embeddings, every block's stages, the prediction, the weights."""
+
+import numpy as np
+
+from . import refs, stages, tokenizer
+from .book import Book, Formulas, Sheet, Texts, Values
+from .checkpoint import Checkpoint
+from .errors import XlgptError
+from .layout import FIRST_COL
+from .refs import MAX_COLS
+from .templates import stage
+
+TOP_K = 10
+
+
+def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16) -> Book:
+    cfg = ckpt.config
+    ids = tokenizer.encode(prompt)
+    _check(cfg, ids, n_ctx)
+    book = Book()
+    start = book.add(Sheet("Start", col_widths={0: 16, 1: 40, 2: 12, 3: 10}))
+    vocab_texts = [tokenizer.token_text(i) for i in range(cfg.n_vocab)]
+
+    # Tabs are laid out in reading order; the vocabulary and weights go last.
+    vocab = stages.vocab_tab(Book(), vocab_texts)  # the Area only; the tab is added after the formula tabs
+    ids_area, text_area, count = stages.tokens_tab(book, ids, n_ctx, tokenizer.END_OF_TEXT_ID, vocab)
+    x = stages.embed_tab(book, cfg, n_ctx, ids_area, text_area)
+    for i in range(cfg.n_layer):
+        h = f"h.{i}"
+        ln1 = stages.layer_norm_tab(book, cfg, f"{h}.ln_1", f"{h}.ln_1", x, x.sheet, text_area)
+        attn = stages.attention_tabs(book, cfg, i, ln1, text_area)
+        mid = stages.residual_tab(book, f"{h}.resid_mid", x, attn, text_area)
+        ln2 = stages.layer_norm_tab(book, cfg, f"{h}.ln_2", f"{h}.ln_2", mid, mid.sheet, text_area)
+        mlp = stages.mlp_tabs(book, cfg, i, ln2, text_area)
+        x = stages.residual_tab(book, f"{h}.resid_post", mid, mlp, text_area)
+    ln_f = stages.layer_norm_tab(book, cfg, "ln_f", "ln_f", x, x.sheet, text_area)
+    logits, probs = stages.logits_tab(book, cfg, ln_f, count)
+    top = stages.predict_tab(book, logits, probs, vocab, TOP_K)
+    stages.vocab_tab(book, vocab_texts)
+    for name, tensor in ckpt.params.items():
+        stages.weight_tab(book, name, tensor)
+
+    book.names.update({
+        "Prompt": refs.qualified("Start", "$B$3"),
+        "TokenIds": ids_area.ref(),
+        "TokenCount": count,
+        "NextTokenId": top["id"].rows(0, 1).ref(),
+        "NextToken": top["token"].rows(0, 1).ref(),
+        "TopIds": top["id"].ref(),
+        "TopTokens": top["token"].ref(),
+        "TopProbs": top["prob"].ref(),
+        "Logits": logits.ref(),
+    })
+    _start_tab(start, book, ckpt, prompt, n_ctx, top)
+    return book
+
+
+def _check(cfg, ids, n_ctx):
+    if not ids:
+        raise XlgptError("the prompt is empty: give --prompt TEXT with at least one character")
+    if not 1 <= n_ctx <= cfg.n_ctx:
+        raise XlgptError(f"--context {n_ctx}: this model takes 1 to {cfg.n_ctx} positions")
+    if len(ids) > n_ctx:
+        raise XlgptError(f"the prompt is {len(ids)} tokens, longer than the context of {n_ctx}: "
+                         f"shorten it or pass --context {len(ids)} or more")
+    widest = max(FIRST_COL + cfg.n_head * (n_ctx + 1), FIRST_COL + 4 * cfg.n_embd)
+    if widest > MAX_COLS:
+        raise XlgptError(f"--context {n_ctx}: {cfg.n_head} heads of {n_ctx} positions side by side need {widest} "
+                         f"columns, more than a sheet's {MAX_COLS}; use a smaller --context")
+
+
+def _start_tab(s: Sheet, book: Book, ckpt: Checkpoint, prompt: str, n_ctx: int, top) -> None:
+    t = stage("start")
+    cfg = ckpt.config
+    s.add(Texts(0, 0, [["xlgpt: GPT-2 as a spreadsheet of ordinary formulas"]], style="title"))
+    s.add(Texts(1, 0, [["Every step from the prompt's tokens to the next-token prediction is a formula in the tabs "
+                        "below; the weights are numbers in tabs named after the checkpoint's tensors."]], style="note"))
+    s.add(Texts(2, 0, [["Prompt"]], style="bold"))
+    s.add(Texts(2, 1, [[prompt]], style="input"))
+    s.add(Texts(2, 2, [["Token ids are computed from this prompt when the workbook is built (see Tokens)."]],
+                style="note"))
+    s.add(Texts(3, 0, [["Tokens"], ["Context"], ["Next token"]], style="bold"))
+    s.add(Formulas(3, 1, 1, 1, t["show"].fill(ref="TokenCount"), "cell"))
+    s.add(Values(4, 1, np.array([[n_ctx]], dtype=float)))
+    s.add(Formulas(5, 1, 1, 1, t["show"].fill(ref="NextToken"), "cell", style="bold"))
+    s.add(Formulas(5, 2, 1, 1, t["show"].fill(ref=top["prob"].rows(0, 1).ref()), "cell", style="percent"))
+
+    s.add(Texts(7, 0, [["Top 10", "token", "prob", "id"]], style="bold"))
+    s.add(Values(8, 0, np.arange(1, TOP_K + 1, dtype=float)[:, None]))
+    for col, name, style in ((1, "token", None), (2, "prob", "percent"), (3, "id", None)):
+        s.add(Formulas(8, col, TOP_K, 1, t["show_column"].fill(ref=top[name].first()), "shared", style=style))
+
+    row = 9 + TOP_K
+    s.add(Texts(row, 0, [["Model"], ["Shape"], ["Parameters"]], style="bold"))
+    s.add(Texts(row, 1, [[ckpt.source],
+                         [f"{cfg.n_layer} layers, {cfg.n_head} heads, width {cfg.n_embd}, vocabulary {cfg.n_vocab}"],
+                         [f"{ckpt.n_params:,} cells in {len(ckpt.params)} weight tabs"]]))
+    row += 4
+    s.add(Texts(row, 0, [["Tour"]], style="bold"))
+    tour = [
+        ("Tokens", "the prompt's token ids and their text"),
+        ("embed", "token embedding + position embedding"),
+        ("h.0.ln_1", "block 0, layer norm 1 (every block h.N has the same tabs)"),
+        ("h.0.attn.c_attn", "queries, keys, values"),
+        ("h.0.attn.scores", "each head's scores with the causal mask"),
+        ("h.0.attn.probs", "each head's attention pattern"),
+        ("h.0.attn.z", "each head's weighted values"),
+        ("h.0.attn.c_proj", "attention output projection"),
+        ("h.0.resid_mid", "residual stream after attention"),
+        ("h.0.ln_2", "layer norm 2"),
+        ("h.0.mlp.c_fc", "MLP up-projection"),
+        ("h.0.mlp.gelu", "GELU"),
+        ("h.0.mlp.c_proj", "MLP down-projection"),
+        ("h.0.resid_post", "residual stream after the block"),
+        ("ln_f", "final layer norm"),
+        ("logits", "scores over the whole vocabulary at the last prompt position"),
+        ("predict", "softmax, top 10, decoded text"),
+        ("vocab", "every token's text"),
+        ("wte.weight", "the first weight tab; each tensor of the checkpoint has its own tab"),
+    ]
+    for i, (tab, what) in enumerate(tour, 1):
+        s.add(Texts(row + i, 0, [[tab]], style="link"))
+        s.add(Texts(row + i, 1, [[what]]))
+        s.links.append((row + i, 0, refs.qualified(tab, "A1")))
