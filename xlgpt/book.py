@@ -75,7 +75,7 @@ class Sheet:
     name: str
     blocks: list = field(default_factory=list)
     col_widths: dict[int, float] = field(default_factory=dict)
-    links: list[tuple[int, int, str]] = field(default_factory=list)  # (row, col, target "Sheet!A1")
+    links: list[tuple[int, int, str, str]] = field(default_factory=list)  # (row, col, target "'Sheet'!A1", text)
     color_scales: list[ColorScale] = field(default_factory=list)
     freeze: tuple[int, int] | None = None  # rows and columns kept in view
 

@@ -121,4 +121,4 @@ def _start_tab(s: Sheet, book: Book, ckpt: Checkpoint, prompt: str, n_ctx: int, 
     for i, (tab, what) in enumerate(tour, 1):
         s.add(Texts(row + i, 0, [[tab]], style="link"))
         s.add(Texts(row + i, 1, [[what]]))
-        s.links.append((row + i, 0, refs.qualified(tab, "A1")))
+        s.links.append((row + i, 0, refs.qualified(tab, "A1"), tab))

@@ -71,12 +71,14 @@ def mlp(x, p, out):  # [n_seq, n_embd] -> [n_seq, n_embd]
 
 def block(x, p, cfg, layer, knobs, out):  # [n_seq, n_embd] -> [n_seq, n_embd]
     gates = knobs.head_gates[layer] if knobs.head_gates is not None else np.ones(cfg.n_head)
-    a = attention(layer_norm(x, p["ln_1.weight"], p["ln_1.bias"], cfg.eps), p, cfg.n_head, gates, out)
+    out["ln_1"] = layer_norm(x, p["ln_1.weight"], p["ln_1.bias"], cfg.eps)
+    a = attention(out["ln_1"], p, cfg.n_head, gates, out)
     if knobs.attn_gates is not None:
         a = a * knobs.attn_gates[layer]
     x = x + a
     out.update({"attn.c_proj": a, "resid_mid": x})
-    m = mlp(layer_norm(x, p["ln_2.weight"], p["ln_2.bias"], cfg.eps), p, out)
+    out["ln_2"] = layer_norm(x, p["ln_2.weight"], p["ln_2.bias"], cfg.eps)
+    m = mlp(out["ln_2"], p, out)
     if knobs.mlp_gates is not None:
         m = m * knobs.mlp_gates[layer]
     x = x + m

@@ -30,16 +30,25 @@ _FILLS = [
 
 def styles_xml() -> str:
     xfs = []
-    for font, fill, fmt in STYLES.values():
+    for name, (font, fill, fmt) in STYLES.items():
+        if name == "link":  # as Excel writes a cell in the built-in Hyperlink style
+            xfs.append(f'<xf numFmtId="0" fontId="{font}" fillId="0" borderId="0" xfId="1" applyAlignment="1" '
+                       'applyProtection="1"/>')
+            continue
         applied = (' applyNumberFormat="1"' if fmt else "") + (' applyFont="1"' if font else "") + (
             ' applyFill="1"' if fill else "")
         xfs.append(f'<xf numFmtId="{fmt}" fontId="{font}" fillId="{fill}" borderId="0" xfId="0"{applied}/>')
+    link_font = STYLES["link"][0]
     return (DECLARATION + f'<styleSheet xmlns="{MAIN_NS}">'
             f'<fonts count="{len(_FONTS)}">{"".join(_FONTS)}</fonts>'
             f'<fills count="{len(_FILLS)}">{"".join(_FILLS)}</fills>'
             '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+            '<cellStyleXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+            f'<xf numFmtId="0" fontId="{link_font}" fillId="0" borderId="0" applyNumberFormat="0" applyFill="0" '
+            'applyBorder="0" applyAlignment="0" applyProtection="0"><alignment vertical="top"/>'
+            '<protection locked="0"/></xf></cellStyleXfs>'
             f'<cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>'
-            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+            '<cellStyles count="2"><cellStyle name="Hyperlink" xfId="1" builtinId="8"/>'
+            '<cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
             '<dxfs count="0"/><tableStyles count="0" defaultTableStyle="TableStyleMedium9" '
             'defaultPivotStyle="PivotStyleLight16"/></styleSheet>')

@@ -50,7 +50,8 @@ def worksheet_chunks(sheet: Sheet, strings: SharedStrings, selected: bool = Fals
                  f"<colorScale>{stops}{colors}</colorScale></cfRule></conditionalFormatting>")
     if sheet.links:
         tail += "<hyperlinks>" + "".join(
-            f'<hyperlink ref="{refs.cell(r, c)}" location="{attr(target)}"/>' for r, c, target in sheet.links) + "</hyperlinks>"
+            f'<hyperlink ref="{refs.cell(r, c)}" location="{attr(target)}" display="{attr(text)}"/>'
+            for r, c, target, text in sheet.links) + "</hyperlinks>"
     tail += '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
     yield tail.encode()
 
