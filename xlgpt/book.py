@@ -32,9 +32,8 @@ class Texts:
     data: list[list]
     style: str | None = None
 
-    @property
-    def shape(self):
-        return len(self.data), max((len(r) for r in self.data), default=0)
+    def __post_init__(self):
+        self.shape = len(self.data), max((len(r) for r in self.data), default=0)
 
 
 @dataclass

@@ -121,3 +121,22 @@ def written_values(x: np.ndarray) -> np.ndarray:
         val[zero] = 0.0
         out[start:start + _CHUNK] = np.copysign(val, flat[start:start + _CHUNK])
     return out.reshape(np.shape(x))
+
+
+_ROW_TAG = 18  # len('<row r="1048576" >'): a row tag padded with spaces before its '>' to one width
+
+
+def rows_bytes(block: np.ndarray, first_row: int) -> np.ndarray:
+    """Whole <row> elements for a block that fills its rows from column A: [rows, width] uint8, ready to write.
+
+    The row tags are padded to one width with white space inside the tag (`<row r="7"        >`), which XML
+    allows, so that the rows of a chunk form one byte matrix and no Python touches a cell.
+    """
+    rows, cols = block.shape
+    out = np.empty((rows, _ROW_TAG + cols * CELL_WIDTH + 6), dtype=np.uint8)
+    tags = np.array([f'<row r="{r}"'.ljust(_ROW_TAG - 1).encode() + b">"
+                     for r in range(first_row + 1, first_row + rows + 1)], dtype=f"S{_ROW_TAG}")
+    out[:, :_ROW_TAG] = tags.view(np.uint8).reshape(rows, _ROW_TAG)
+    out[:, _ROW_TAG:-6] = cells_bytes(block)
+    out[:, -6:] = np.frombuffer(b"</row>", dtype=np.uint8)
+    return out

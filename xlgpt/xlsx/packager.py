@@ -23,23 +23,11 @@ def write_book(book: Book, path: Path, *, full_calc_on_load: bool = True, progre
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as f:
             z = ZipWriter(f)
-            z.writestr("[Content_Types].xml", content_types_xml(len(names)).encode())
-            z.writestr("_rels/.rels", package_rels_xml().encode())
-            z.writestr("docProps/app.xml", app_xml(names, sorted(book.names)).encode())
-            z.writestr("docProps/core.xml", core_xml().encode())
-            z.writestr("xl/workbook.xml", workbook_xml(names, book.names, full_calc_on_load).encode())
-            z.writestr("xl/_rels/workbook.xml.rels", workbook_rels_xml(len(names)).encode())
-            z.writestr("xl/styles.xml", styles_xml().encode())
-            strings = SharedStrings()
-            for i, sheet in enumerate(book.sheets, 1):
-                if progress:
-                    progress(i, len(names), sheet.name)
-                with z.member(f"xl/worksheets/sheet{i}.xml") as m:
-                    for chunk in worksheet_chunks(sheet, strings, selected=(i == 1)):
-                        m.write(chunk)
-            with z.member("xl/sharedStrings.xml") as m:
-                for chunk in strings.xml_chunks():
-                    m.write(chunk)
+            try:
+                _write_parts(z, book, names, full_calc_on_load, progress)
+            except BaseException:
+                z.abandon()
+                raise
             z.close()
         umask = os.umask(0)
         os.umask(umask)
@@ -48,3 +36,23 @@ def write_book(book: Book, path: Path, *, full_calc_on_load: bool = True, progre
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_parts(z: ZipWriter, book: Book, names: list[str], full_calc_on_load: bool, progress) -> None:
+    z.writestr("[Content_Types].xml", content_types_xml(len(names)).encode())
+    z.writestr("_rels/.rels", package_rels_xml().encode())
+    z.writestr("docProps/app.xml", app_xml(names, sorted(book.names)).encode())
+    z.writestr("docProps/core.xml", core_xml().encode())
+    z.writestr("xl/workbook.xml", workbook_xml(names, book.names, full_calc_on_load).encode())
+    z.writestr("xl/_rels/workbook.xml.rels", workbook_rels_xml(len(names)).encode())
+    z.writestr("xl/styles.xml", styles_xml().encode())
+    strings = SharedStrings()
+    for i, sheet in enumerate(book.sheets, 1):
+        if progress:
+            progress(i, len(names), sheet.name)
+        with z.member(f"xl/worksheets/sheet{i}.xml") as m:
+            for chunk in worksheet_chunks(sheet, strings, selected=(i == 1)):
+                m.write(chunk)
+    with z.member("xl/sharedStrings.xml") as m:
+        for chunk in strings.xml_chunks():
+            m.write(chunk)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import refs
 from ..book import Formulas, Sheet, Texts, Values
-from .numbers import cells_bytes
+from .numbers import cells_bytes, rows_bytes
 from .sharedstrings import SharedStrings
 from .styles import STYLE_INDEX
 from .xml import DECLARATION, MAIN_NS, REL_NS, attr, escape, text_element
@@ -26,6 +26,21 @@ def worksheet_chunks(sheet: Sheet, strings: SharedStrings, selected: bool = Fals
     yield (DECLARATION + f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><dimension ref="{dim}"/>'
            + _sheet_views(sheet, selected) + '<sheetFormatPr defaultRowHeight="15"/>' + _cols(sheet)
            + "<sheetData>").encode()
+    if len(sheet.blocks) == 1 and isinstance(sheet.blocks[0], Values) and sheet.blocks[0].col == 0 \
+            and not sheet.blocks[0].style:
+        yield from _value_rows(sheet.blocks[0])  # a weight tab: no Python per row or cell
+    else:
+        yield from _mixed_rows(sheet, strings, nrows)
+    yield _tail(sheet)
+
+
+def _value_rows(block: Values):
+    rows_per_chunk = max(1, (1 << 21) // max(1, block.data.shape[1]))  # about 2 M cells a chunk
+    for r0 in range(0, block.data.shape[0], rows_per_chunk):
+        yield rows_bytes(block.data[r0:r0 + rows_per_chunk], block.row + r0)
+
+
+def _mixed_rows(sheet: Sheet, strings: SharedStrings, nrows: int):
     shared_ids = {id(b): i for i, b in enumerate(b for b in sheet.blocks if isinstance(b, Formulas) and b.kind == "shared")}
     for r0 in range(0, nrows, ROW_CHUNK):
         r1 = min(r0 + ROW_CHUNK, nrows)
@@ -42,6 +57,9 @@ def worksheet_chunks(sheet: Sheet, strings: SharedStrings, selected: bool = Fals
             cells = b"".join(d for _, d in sorted(segments[row], key=lambda s: s[0]))
             out.append(b'<row r="%d">%s</row>' % (row + 1, cells))
         yield b"".join(out)
+
+
+def _tail(sheet: Sheet) -> bytes:
     tail = "</sheetData>"
     for priority, cs in enumerate(sheet.color_scales, 1):
         colors = "".join(f'<color rgb="FF{c}"/>' for c in cs.colors)
@@ -53,7 +71,7 @@ def worksheet_chunks(sheet: Sheet, strings: SharedStrings, selected: bool = Fals
             f'<hyperlink ref="{refs.cell(r, c)}" location="{attr(target)}" display="{attr(text)}"/>'
             for r, c, target, text in sheet.links) + "</hyperlinks>"
     tail += '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
-    yield tail.encode()
+    return tail.encode()
 
 
 def _sheet_views(sheet: Sheet, selected: bool) -> str:
@@ -120,10 +138,17 @@ def _cached(v) -> tuple[str, str]:
 
 def _formula_segments(f: Formulas, lo: int, hi: int, style: str, shared_id):
     text = escape(f.text)
+    letters = [refs.col_letters(f.col + j) for j in range(f.ncols)]
+    if f.values is None and f.kind == "shared":
+        # every row but the anchor's is the same text but for the row number: build it once, fill it per row
+        template = "".join(f'<c r="{c}\x00"{style}><f t="shared" si="{shared_id}"/></c>' for c in letters)
     for row in range(lo, hi):
+        if f.values is None and f.kind == "shared" and row != f.row:
+            yield row, f.col, template.replace("\x00", str(row + 1)).encode()
+            continue
         parts = []
-        for j in range(f.ncols):
-            ref = refs.cell(row, f.col + j)
+        for j, c in enumerate(letters):
+            ref = f"{c}{row + 1}"
             value = None if f.values is None else f.values[row - f.row, j]
             t, v = _cached(value.item() if isinstance(value, np.generic) else value)
             anchor = row == f.row and j == 0

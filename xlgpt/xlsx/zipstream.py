@@ -5,7 +5,9 @@ enough to write by hand. Members stay under 4 GiB each (a check says so); ZIP64 
 central directory when the archive itself passes 4 GiB, as GPT-2 large and xl do.
 """
 
+import queue
 import struct
+import threading
 import time
 
 from isal import isal_zlib
@@ -14,10 +16,36 @@ _LIMIT = 0xFFFFFFFF
 
 
 class ZipWriter:
+    """Deflating runs in a second thread (isal releases the GIL), beside the thread that makes the XML."""
+
     def __init__(self, fileobj):
         self.f = fileobj
         self.entries = []  # (name, crc, compressed, size, offset)
         self._dostime, self._dosdate = _dos_now()
+        self._jobs = queue.Queue(maxsize=4)  # bounded: at most a few chunks wait in memory
+        self._error = None
+        self._worker = threading.Thread(target=self._work, daemon=True)
+        self._worker.start()
+
+    def _work(self):
+        while (job := self._jobs.get()) is not None:
+            try:
+                if self._error is None:
+                    job()
+            except BaseException as e:  # handed to the producing thread at its next call
+                self._error = e
+
+    def _submit(self, job) -> None:
+        if self._error is not None:
+            raise self._error
+        self._jobs.put(job)
+
+    def _drain(self) -> None:
+        done = threading.Event()
+        self._jobs.put(done.set)
+        done.wait()
+        if self._error is not None:
+            raise self._error
 
     def member(self, name: str) -> "_Member":
         return _Member(self, name)
@@ -26,7 +54,16 @@ class ZipWriter:
         with self.member(name) as m:
             m.write(data)
 
+    def abandon(self) -> None:
+        """Stop the deflating thread without finishing the archive (the caller discards the file)."""
+        self._error = self._error or RuntimeError("abandoned")
+        self._jobs.put(None)
+        self._worker.join()
+
     def close(self) -> None:
+        self._drain()
+        self._jobs.put(None)
+        self._worker.join()
         start = self.f.tell()
         for name, crc, csize, size, offset in self.entries:
             raw = name.encode()
@@ -51,14 +88,24 @@ class _Member:
 
     def __init__(self, zw: ZipWriter, name: str):
         self.zw, self.name = zw, name
+        zw._submit(self._start)
+
+    def _start(self):
+        zw = self.zw
         self.offset = zw.f.tell()
-        raw = name.encode()
+        raw = self.name.encode()
         zw.f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x0808, 8, zw._dostime, zw._dosdate,
                                0, 0, 0, len(raw), 0) + raw)
         self.deflate = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
         self.crc, self.size, self.csize = 0, 0, 0
 
     def write(self, data) -> None:
+        """data: bytes, or a C-contiguous array, which must not change afterwards (another thread reads it)."""
+        if not isinstance(data, bytes):
+            data = memoryview(data).cast("B")
+        self.zw._submit(lambda: self._write(data))
+
+    def _write(self, data) -> None:
         self.crc = isal_zlib.crc32(data, self.crc)
         self.size += len(data)
         out = self.deflate.compress(data)
@@ -69,8 +116,10 @@ class _Member:
         return self
 
     def __exit__(self, exc_type, *_):
-        if exc_type is not None:
-            return
+        if exc_type is None:
+            self.zw._submit(self._finish)
+
+    def _finish(self) -> None:
         out = self.deflate.flush()
         self.csize += len(out)
         self.zw.f.write(out)
