@@ -42,3 +42,31 @@ def test_errors_are_one_line():
         assert r.returncode == 2
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("xlgpt predict: error:"), r.stderr
+
+
+def test_build_writes_a_workbook_and_never_overwrites(tmp_path):
+    out = tmp_path / "tiny.xlsx"
+    r = run("build", "--weights", "random:tiny", "--prompt", "Hello there", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert out.stat().st_size > 0 and "wrote" in r.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["tiny.xlsx"], "a temporary file was left behind"
+    before = out.read_bytes()
+    r = run("build", "--weights", "random:tiny", "--out", str(out))
+    assert r.returncode == 2 and "--force" in r.stderr
+    assert out.read_bytes() == before
+
+
+def test_build_errors_are_one_line(tmp_path):
+    cases = [
+        (["--prompt", "word " * 20], "longer than the context of 16"),
+        (["--weights", "random:gpt9"], "unknown model family"),
+        (["--out", str(tmp_path / "missing" / "x.xlsx")], "cannot write to the folder"),
+        (["--out", str(tmp_path / "x.csv")], "must end in .xlsx"),
+        (["--context", "65"], "this model takes 1 to 64 positions"),
+    ]
+    for args, message in cases:
+        defaults = ["--weights", "random:tiny"] * ("--weights" not in args) + ["--out", str(tmp_path / "b.xlsx")]
+        r = run("build", *defaults, *args)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and message in lines[0], (args, r.stderr)
+    assert list(tmp_path.iterdir()) == []

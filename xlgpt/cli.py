@@ -63,6 +63,8 @@ def cmd_build(a) -> None:
     from . import builder, checkpoint
     from .xlsx.packager import write_book
     out = Path(a.out) if a.out else Path("output") / f"{_slug(a.weights)}-{a.context}.xlsx"
+    if not a.out:
+        out.parent.mkdir(exist_ok=True)
     if out.suffix.lower() != ".xlsx":
         raise XlgptError(f"--out {out}: the workbook must end in .xlsx")
     if out.exists() and not a.force:
