@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-heavy bench clean
 
 $(BIN)/xlgpt: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,19 @@ $(VENV)/.test-deps: $(BIN)/xlgpt
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
+WEIGHTS ?= random:tiny
+
 demo: $(BIN)/xlgpt
-	$(BIN)/xlgpt predict --weights random:tiny --prompt "If today is Monday, tomorrow is"
+	$(BIN)/xlgpt build --weights $(WEIGHTS) --out output/demo.xlsx --force
 
 test: $(VENV)/.test-deps
 	$(BIN)/pytest -q
+
+test-heavy: $(VENV)/.test-deps
+	$(BIN)/pytest -q -m heavy
+
+bench: $(BIN)/xlgpt
+	$(BIN)/python benchmarks/bench_build.py
 
 clean:
 	rm -rf $(VENV) output/*.xlsx

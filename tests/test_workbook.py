@@ -174,7 +174,7 @@ def test_gpt2_small_has_every_tab():
             "Logits"} <= set(book.names)
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.libreoffice
 def test_libreoffice_recalculates_gpt2_small_one_layer(tmp_path):
     """Full width and vocabulary, one block: the shape of the real thing."""
