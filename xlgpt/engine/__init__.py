@@ -1,0 +1,226 @@
+"""The recalculation engine: parse every formula of a Book, order the groups, evaluate each as one operation.
+
+    parse (parser.py) -> group and order (here) -> evaluate (evaluator.py, operators.py, functions.py)
+"""
+
+import numpy as np
+
+from .. import refs
+from ..book import Book, Formulas
+from ..errors import XlgptError
+from .evaluator import CellByCell, Context, RangeVal, evaluate, value
+from .functions import FUNCTIONS, UnsupportedFunction
+from .parser import Binary, Call, FormulaError, Name, Ref, Unary, parse
+from .store import Store
+from .values import NA
+
+
+class Group:
+    """Cells of one formula block evaluated together: the whole block, or one cell of it (the fallback)."""
+
+    def __init__(self, sheet: str, block: Formulas, tree, di: int = 0, dj: int = 0, nrows=None, ncols=None):
+        self.sheet, self.block, self.tree = sheet, block, tree
+        self.di, self.dj = di, dj  # offset of the group's first cell in the block
+        self.nrows = block.nrows if nrows is None else nrows
+        self.ncols = block.ncols if ncols is None else ncols
+
+    @property
+    def row(self):
+        return self.block.row + self.di
+
+    @property
+    def col(self):
+        return self.block.col + self.dj
+
+    def cells(self) -> str:
+        return refs.qualified(self.sheet, refs.area(self.row, self.col, self.nrows, self.ncols, absolute=False))
+
+    def output(self):
+        return self.row, self.col, self.row + self.nrows, self.col + self.ncols
+
+
+def recalculate(book: Book) -> None:
+    """Evaluate every formula block of the book and store the results in its `values`."""
+    store = Store(book)
+    names = {}
+    for name, target in book.names.items():
+        try:
+            names[name] = names[name.upper()] = parse(target)
+        except FormulaError:
+            pass  # a name the engine cannot read evaluates to #NAME? where it is used
+    groups = _groups(book)
+    for g in _order(groups, names):
+        _evaluate(g, store, names)
+    for sheet in book.sheets:
+        for b in sheet.blocks:
+            if isinstance(b, Formulas):
+                b.values = store.arrays[id(b)]
+
+
+def _groups(book: Book) -> list[Group]:
+    trees, out = {}, []
+    for sheet in book.sheets:
+        for b in sheet.blocks:
+            if not isinstance(b, Formulas):
+                continue
+            if b.text not in trees:
+                try:
+                    trees[b.text] = parse(b.text)
+                except FormulaError as e:
+                    raise XlgptError(f"{refs.qualified(sheet.name, b.ref)}: {e}") from None
+            _check_functions(trees[b.text], sheet.name, b)
+            out.append(Group(sheet.name, b, trees[b.text]))
+    return out
+
+
+def _check_functions(tree, sheet, block):
+    for node in _walk(tree):
+        if isinstance(node, Call) and node.name not in FUNCTIONS:
+            raise XlgptError(f"{refs.qualified(sheet, refs.cell(block.row, block.col))}: the function {node.name} "
+                             f"is not in xlgpt's dialect (see the README's function list)")
+
+
+def _walk(node):
+    yield node
+    if isinstance(node, Call):
+        for a in node.args:
+            if a is not None:
+                yield from _walk(a)
+    elif isinstance(node, Unary):
+        yield from _walk(node.arg)
+    elif isinstance(node, Binary):
+        yield from _walk(node.left)
+        yield from _walk(node.right)
+
+
+def _reads(g: Group, names: dict):
+    """(sheet, r0, c0, r1, c1) rectangles, exclusive ends, that any cell of the group reads."""
+    out = []
+    for node in _walk(g.tree):
+        if isinstance(node, Name):
+            node = names.get(node.name) or names.get(node.name.upper())
+        if not isinstance(node, Ref):
+            continue
+        if g.block.kind == "array":
+            span_r = span_c = 0
+        else:
+            span_r, span_c = g.nrows - 1, g.ncols - 1
+        r0 = node.r0 + (0 if node.abs_r0 else g.di)
+        c0 = node.c0 + (0 if node.abs_c0 else g.dj)
+        r1 = node.r1 + (0 if node.abs_r1 else g.di + span_r)
+        c1 = node.c1 + (0 if node.abs_c1 else g.dj + span_c)
+        out.append((node.sheet if node.sheet is not None else g.sheet, min(r0, r1), min(c0, c1), max(r0, r1) + 1,
+                    max(c0, c1) + 1))
+    return out
+
+
+def _overlaps(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _order(groups: list[Group], names: dict) -> list[Group]:
+    """Groups in an order where each comes after every group it reads; a cycle is an error naming its cells."""
+    while True:
+        by_sheet = {}
+        for g in groups:
+            by_sheet.setdefault(g.sheet, []).append(g)
+        deps, split = {}, []
+        for g in groups:
+            reads = _reads(g, names)
+            own = g.output()
+            if g.nrows * g.ncols > 1 and g.block.kind != "array" and any(
+                    sheet == g.sheet and _overlaps(rect, own) for sheet, *rect in reads):
+                split.append(g)  # the group reads its own cells: one cell at a time
+                continue
+            deps[id(g)] = [h for sheet, *rect in reads for h in by_sheet.get(sheet, ())
+                           if h is not g and _overlaps(rect, h.output())]
+        if not split:
+            break
+        for g in split:
+            groups.remove(g)
+            groups.extend(Group(g.sheet, g.block, g.tree, g.di + i, g.dj + j, 1, 1)
+                          for i in range(g.nrows) for j in range(g.ncols))
+    order, state = [], {}
+    for g in groups:  # depth-first topological sort, iterative so deep chains cannot overflow the stack
+        if state.get(id(g)):
+            continue
+        stack = [(g, iter(deps[id(g)]))]
+        state[id(g)] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                state[id(node)] = 2
+                order.append(node)
+            elif state.get(id(nxt)) == 1:
+                cycle = [n.cells() for n, _ in stack[[s[0] for s in stack].index(nxt):]]
+                raise XlgptError(f"circular reference: {' -> '.join(cycle + [nxt.cells()])}")
+            elif not state.get(id(nxt)):
+                state[id(nxt)] = 1
+                stack.append((nxt, iter(deps[id(nxt)])))
+    return order
+
+
+def _evaluate(g: Group, store: Store, names: dict) -> None:
+    b = g.block
+    try:
+        if b.kind == "array":
+            ctx = Context(store, g.sheet, b.row, b.col, 1, 1, 0, 0, True, names)
+            result = value(evaluate(g.tree, ctx), ctx)
+            store.set_result(b, _fit(result[0, 0], b.nrows, b.ncols))
+            return
+        ctx = Context(store, g.sheet, g.row, g.col, g.nrows, g.ncols, g.di, g.dj, False, names)
+        result = _scalars(value(evaluate(g.tree, ctx), ctx), g.nrows, g.ncols)
+    except CellByCell:
+        for i in range(g.nrows):
+            for j in range(g.ncols):
+                _evaluate(Group(g.sheet, b, g.tree, g.di + i, g.dj + j, 1, 1), store, names)
+        return
+    except UnsupportedFunction as e:
+        raise XlgptError(f"{g.cells()}: the function {e.name} is not in xlgpt's dialect") from None
+    if g.nrows == b.nrows and g.ncols == b.ncols:
+        store.set_result(b, result)
+    else:
+        store.set_result(b, result, slice(g.di, g.di + g.nrows), slice(g.dj, g.dj + g.ncols))
+
+
+def _scalars(v: np.ndarray, nrows: int, ncols: int) -> np.ndarray:
+    """A plain formula shows one value: the top-left of an array result; an empty reference shows 0."""
+    v = v[:, :, :1, :1][:, :, 0, 0]
+    v = np.broadcast_to(v, (nrows, ncols))
+    if v.dtype == np.float64:
+        return np.where(np.isnan(v), 0.0, v)
+    out = v.copy()
+    for idx, x in np.ndenumerate(out):
+        if x is None or (isinstance(x, float) and x != x):
+            out[idx] = 0.0
+    return _numeric_if_possible(out)
+
+
+def _fit(a: np.ndarray, nrows: int, ncols: int) -> np.ndarray:
+    """An array formula's result in its range: one row or column repeats, a smaller result leaves #N/A."""
+    h, w = a.shape
+    src = np.broadcast_to(a, (nrows if h == 1 else h, ncols if w == 1 else w))
+    rr, cc = min(nrows, src.shape[0]), min(ncols, src.shape[1])
+    part = src[:rr, :cc]
+    part = np.where(np.isnan(part), 0.0, part) if part.dtype == np.float64 else _empty_as_zero(part.copy())
+    if rr == nrows and cc == ncols:
+        return _numeric_if_possible(part)
+    out = np.full((nrows, ncols), NA, dtype=object)
+    out[:rr, :cc] = part
+    return out
+
+
+def _empty_as_zero(a):
+    if a.dtype == object:
+        for idx, x in np.ndenumerate(a):
+            if x is None:
+                a[idx] = 0.0
+    return a
+
+
+def _numeric_if_possible(a):
+    if a.dtype == object and all(type(x) is float for x in a.flat):
+        return a.astype(np.float64)
+    return a

@@ -1,0 +1,162 @@
+"""Evaluate one formula tree for a whole group of cells at once.
+
+Every value inside is a 4-D array [R, C, h, w]: R x C are the group's cells (1 where a value is the same for
+all), h x w the array each cell sees (1 x 1 for a scalar). A relative reference becomes a sliding window
+over the sheet (a strided view, no copy). Outside an array formula, a range where a scalar is wanted is
+implicitly intersected with the formula's row or column, as Excel and LibreOffice do.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .. import refs
+from .parser import ArrayConst, Binary, Bool, Call, Err, Name, Num, Ref, Str, Unary
+from .values import NA, NAME, REF, VALUE, XlError
+
+
+class CellByCell(Exception):
+    """The group cannot be evaluated as one operation (a range whose size changes from cell to cell)."""
+
+
+@dataclass
+class RangeVal:
+    """A reference's values for every cell of the group, with what implicit intersection needs."""
+    data: np.ndarray  # [R or 1, C or 1, h, w]
+    top: np.ndarray  # [R or 1] sheet row of the range's first row, per group row
+    left: np.ndarray  # [C or 1]
+
+
+@dataclass
+class Context:
+    store: object
+    sheet: str
+    row: int  # sheet row and column of the group's first cell
+    col: int
+    nrows: int
+    ncols: int
+    shift_r: int  # the first cell's offset from the anchor whose text the formula is written in
+    shift_c: int
+    array_mode: bool
+    names: dict  # defined name -> parsed tree
+
+
+def evaluate(node, ctx: Context):
+    """-> np.ndarray [R|1, C|1, h, w] or RangeVal."""
+    if isinstance(node, Num):
+        return np.full((1, 1, 1, 1), node.value)
+    if isinstance(node, (Str, Bool, Err)):
+        return _const(node.value)
+    if isinstance(node, Ref):
+        return _ref(node, ctx)
+    if isinstance(node, Name):
+        target = ctx.names.get(node.name) or ctx.names.get(node.name.upper())
+        return _const(NAME) if target is None else _ref(target, ctx)
+    if isinstance(node, Unary):
+        from .operators import unary
+        return unary(node.op, value(evaluate(node.arg, ctx), ctx))
+    if isinstance(node, Binary):
+        from .operators import binary
+        return binary(node.op, value(evaluate(node.left, ctx), ctx), value(evaluate(node.right, ctx), ctx))
+    if isinstance(node, Call):
+        from .functions import call
+        return call(node, ctx)
+    if isinstance(node, ArrayConst):
+        a = np.array(node.rows, dtype=object)
+        return _compact(a.reshape(1, 1, *a.shape))
+    raise TypeError(node)
+
+
+def value(v, ctx: Context) -> np.ndarray:
+    """A reference used as a value: its array in array mode, its intersection with the cell otherwise."""
+    if not isinstance(v, RangeVal):
+        return v
+    if ctx.array_mode:
+        return v.data
+    return intersect(v, ctx)
+
+
+def intersect(v: RangeVal, ctx: Context) -> np.ndarray:
+    _, _, h, w = v.data.shape
+    if h == 1 and w == 1:
+        return v.data
+    if w == 1:
+        rows = ctx.row + np.arange(ctx.nrows)
+        k = rows - v.top  # [R]
+        return _pick(v.data, k[:, None, None, None], axis=2, n=h)
+    if h == 1:
+        cols = ctx.col + np.arange(ctx.ncols)
+        k = cols - v.left
+        return _pick(v.data, k[None, :, None, None], axis=3, n=w)
+    return _const(VALUE)
+
+
+def _pick(data, k, axis, n):
+    """data[..., k, ...] along axis, #VALUE! where k is outside 0..n-1 (the cell is beside the range)."""
+    ok = (k >= 0) & (k < n)
+    shape = np.broadcast_shapes(data.shape[:2], k.shape[:2])
+    full = np.broadcast_to(data, shape + data.shape[2:])
+    idx = np.broadcast_to(np.clip(k, 0, n - 1), shape + (1, 1))
+    out = np.take_along_axis(full, idx, axis=axis)
+    if ok.all():
+        return out
+    out = out.astype(object)
+    out[~np.broadcast_to(ok, out.shape)] = VALUE
+    return out
+
+
+def _ref(node: Ref, ctx: Context):
+    sheet = node.sheet if node.sheet is not None else ctx.sheet
+    if not ctx.store.has_sheet(sheet):
+        return _const(REF)
+    s0r, s0c, s1r, s1c = (0 if node.abs_r0 else 1), (0 if node.abs_c0 else 1), (0 if node.abs_r1 else 1), (0 if node.abs_c1 else 1)
+    if (s0r != s1r and ctx.nrows > 1) or (s0c != s1c and ctx.ncols > 1):
+        raise CellByCell(f"the range {node} changes size from cell to cell")
+    r0 = node.r0 + s0r * ctx.shift_r
+    c0 = node.c0 + s0c * ctx.shift_c
+    h = node.r1 + s1r * ctx.shift_r - r0 + 1
+    w = node.c1 + s1c * ctx.shift_c - c0 + 1
+    R = ctx.nrows if s0r else 1
+    C = ctx.ncols if s0c else 1
+    nr, nc = h + (R - 1), w + (C - 1)
+    if r0 < 0 or c0 < 0 or r0 + nr > refs.MAX_ROWS or c0 + nc > refs.MAX_COLS or h < 1 or w < 1:
+        return _const(REF)
+    region = ctx.store.region(sheet, r0, c0, nr, nc)
+    st_r, st_c = region.strides
+    data = as_strided(region, shape=(R, C, h, w), strides=(st_r if R > 1 else 0, st_c if C > 1 else 0, st_r, st_c),
+                      writeable=False)
+    return RangeVal(data, r0 + np.arange(R), c0 + np.arange(C))
+
+
+def _const(v) -> np.ndarray:
+    a = np.empty((1, 1, 1, 1), dtype=object)
+    a[0, 0, 0, 0] = v
+    return a
+
+
+def _compact(a: np.ndarray) -> np.ndarray:
+    if all(type(x) is float for x in a.flat):
+        return a.astype(np.float64)
+    return a
+
+
+def broadcast_inner(*arrays):
+    """Excel's array broadcasting: a 1-row or 1-column array repeats; where sizes differ otherwise, #N/A."""
+    h = max(a.shape[2] for a in arrays)
+    w = max(a.shape[3] for a in arrays)
+    out = []
+    for a in arrays:
+        ah, aw = a.shape[2:]
+        if (ah in (1, h)) and (aw in (1, w)):
+            out.append(a)
+            continue
+        padded = np.full(a.shape[:2] + (h, w), NA, dtype=object)
+        src = np.broadcast_to(a, a.shape[:2] + (ah if ah > 1 else h, aw if aw > 1 else w))
+        padded[:, :, :src.shape[2], :src.shape[3]] = src
+        out.append(padded)
+    return out
+
+
+def is_error(x) -> bool:
+    return isinstance(x, XlError)

@@ -1,0 +1,543 @@
+"""The function table: every function the engine knows, declared once, by family.
+
+Each entry says how its arguments are evaluated: "value" (outside an array formula a range is intersected
+with the formula's cell), "array" (a reference passes whole; an expression is evaluated as the formula is),
+or "force" (the whole argument is evaluated as an array formula, as SUMPRODUCT and MMULT do in Excel).
+Implementations take and return 4-D arrays [R, C, h, w] (see evaluator.py).
+"""
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .evaluator import Context, RangeVal, broadcast_inner, evaluate, value
+from .operators import elementwise, numbers, to_number, to_text
+from .values import DIV0, NA, NUM, REF, VALUE, XlError
+
+
+class UnsupportedFunction(Exception):
+    def __init__(self, name):
+        super().__init__(name)
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Function:
+    impl: object
+    modes: tuple  # per argument; the last repeats for variadic functions
+    min_args: int
+    max_args: int | None  # None: any number
+
+
+FUNCTIONS: dict[str, Function] = {}
+
+
+def register(name, modes, min_args, max_args=-1):
+    def wrap(fn):
+        FUNCTIONS[name] = Function(fn, tuple(modes), min_args, min_args if max_args == -1 else max_args)
+        return fn
+    return wrap
+
+
+def call(node, ctx: Context):
+    fn = FUNCTIONS.get(node.name)
+    if fn is None:
+        raise UnsupportedFunction(node.name)
+    n = len(node.args)
+    if n < fn.min_args or (fn.max_args is not None and n > fn.max_args):
+        return _const(VALUE)
+    args = []
+    for i, a in enumerate(node.args):
+        mode = fn.modes[min(i, len(fn.modes) - 1)]
+        if a is None:
+            args.append(None)
+        elif mode == "force":
+            v = evaluate(a, replace(ctx, array_mode=True))
+            args.append(v.data if isinstance(v, RangeVal) else v)
+        elif mode == "array":
+            v = evaluate(a, ctx)
+            args.append(v.data if isinstance(v, RangeVal) else v)
+        else:
+            args.append(value(evaluate(a, ctx), ctx))
+    return fn.impl(*args)
+
+
+def _const(v):
+    a = np.empty((1, 1, 1, 1), dtype=object)
+    a[0, 0, 0, 0] = v
+    return a
+
+
+# ---- maths, element by element -------------------------------------------------------------------------
+
+def _unary_math(name, fn, error=NUM, domain=None):
+    def impl(x):
+        if domain is None:
+            return elementwise(fn, x, error=error)
+        return elementwise(lambda v: np.where(domain(v), fn(v), np.nan), x, error=error)
+    register(name, ["value"], 1)(impl)
+
+
+_unary_math("ABS", np.abs)
+_unary_math("EXP", np.exp)
+_unary_math("LN", np.log, domain=lambda v: v > 0)
+_unary_math("LOG10", np.log10, domain=lambda v: v > 0)
+_unary_math("SQRT", np.sqrt, domain=lambda v: v >= 0)
+_unary_math("TANH", np.tanh)
+_unary_math("INT", np.floor)
+_unary_math("SIGN", np.sign)
+
+
+@register("PI", [], 0)
+def _pi():
+    return np.full((1, 1, 1, 1), math.pi)
+
+
+@register("POWER", ["value", "value"], 2)
+def _power(a, b):
+    from .operators import binary
+    return binary("^", a, b)
+
+
+@register("MOD", ["value", "value"], 2)
+def _mod(a, b):
+    return elementwise(lambda x, y: x - y * np.floor(x / y), a, b, div0=lambda x, y: y == 0)
+
+
+@register("ROUND", ["value", "value"], 2)
+def _round(x, digits):
+    from decimal import ROUND_HALF_UP, Decimal
+
+    def one(v, d):
+        for a in (v, d):
+            if isinstance(a, XlError):
+                return a
+        v, d = to_number(v), to_number(d)
+        if isinstance(v, XlError) or isinstance(d, XlError):
+            return v if isinstance(v, XlError) else d
+        # half away from zero, on the 15 significant digits the number shows, as Excel does
+        q = Decimal(1).scaleb(-math.trunc(d))
+        return float(Decimal(f"{v:.15g}").quantize(q, rounding=ROUND_HALF_UP)) if v == v else 0.0
+    x, digits = broadcast_inner(x.astype(object), digits.astype(object))
+    return _compact_obj(np.frompyfunc(one, 2, 1)(x, digits))
+
+
+@register("LOG", ["value", "value"], 1, 2)
+def _log(x, base=None):
+    base = np.full((1, 1, 1, 1), 10.0) if base is None else base
+    return elementwise(lambda v, b: np.where((v > 0) & (b > 0), np.log(v) / np.log(b), np.nan), x, base,
+                       div0=lambda v, b: b == 1)
+
+
+# ---- aggregates over ranges ----------------------------------------------------------------------------
+
+def _numbers_only(a: np.ndarray):
+    """(float array with NaN wherever a cell is not a number, first error per group cell or None)."""
+    if a.dtype == np.float64:
+        return a, None
+    flat = a.reshape(-1)
+    vals = np.array([v if type(v) is float else np.nan for v in flat], dtype=np.float64).reshape(a.shape)
+    errors = None
+    if any(isinstance(v, XlError) for v in flat):
+        errors = np.empty(a.shape[:2], dtype=object)
+        for i in range(a.shape[0]):
+            for j in range(a.shape[1]):
+                errors[i, j] = next((v for v in a[i, j].flat if isinstance(v, XlError)), None)
+    return vals, errors
+
+
+def _reduce(args, fn, empty=None):
+    """fn(values [R, C, n], counts) over all the numbers of all arguments, per group cell."""
+    parts, errors = [], []
+    for a in args:
+        if a is None:
+            continue
+        vals, err = _numbers_only(a)
+        parts.append(vals.reshape(vals.shape[:2] + (-1,)))
+        if err is not None:
+            errors.append(err)
+    shape = np.broadcast_shapes(*(p.shape[:2] for p in parts))
+    vals = np.concatenate([np.broadcast_to(p, shape + p.shape[2:]) for p in parts], axis=2)
+    with np.errstate(all="ignore"):
+        out = np.asarray(fn(vals), dtype=np.float64).reshape(shape + (1, 1))
+    out = _finish_agg(out, empty)
+    for err in errors:  # an error anywhere in the arguments is the result
+        e = np.broadcast_to(err, shape)
+        if any(x is not None for x in e.flat):
+            out = out.astype(object)
+            for (i, j), x in np.ndenumerate(e):
+                if x is not None and not isinstance(out[i, j, 0, 0], XlError):
+                    out[i, j, 0, 0] = x
+    return out
+
+
+def _finish_agg(out, empty):
+    bad = ~np.isfinite(out)
+    if not bad.any():
+        return out
+    o = out.astype(object)
+    o[bad] = empty if empty is not None else NUM
+    return o
+
+
+def _count(v):
+    return np.sum(~np.isnan(v), axis=-1)
+
+
+register("SUM", ["array"], 1, None)(lambda *a: _reduce(a, lambda v: np.nansum(v, axis=-1)))
+register("COUNT", ["array"], 1, None)(lambda *a: _reduce(a, lambda v: _count(v).astype(np.float64)))
+register("AVERAGE", ["array"], 1, None)(lambda *a: _reduce(a, lambda v: np.nansum(v, axis=-1) / _count(v), DIV0))
+register("MAX", ["array"], 1, None)(lambda *a: _reduce(a, lambda v: np.where(_count(v) > 0, np.nanmax(
+    np.where(np.isnan(v), -np.inf, v), axis=-1), 0.0)))
+register("MIN", ["array"], 1, None)(lambda *a: _reduce(a, lambda v: np.where(_count(v) > 0, np.nanmin(
+    np.where(np.isnan(v), np.inf, v), axis=-1), 0.0)))
+
+
+def _varp(v):
+    n = _count(v)
+    mean = np.nansum(v, axis=-1) / n
+    return np.nansum((v - mean[..., None]) ** 2, axis=-1) / n  # two passes, as Excel and LibreOffice
+
+
+register("VARP", ["array"], 1, None)(lambda *a: _reduce(a, _varp, DIV0))
+
+
+@register("SUMPRODUCT", ["force"], 1, None)
+def _sumproduct(*arrays):
+    if any(a.shape[2:] != arrays[0].shape[2:] for a in arrays):
+        return _const(VALUE)
+    prod, errors = None, []
+    for a in arrays:
+        vals, err = _numbers_only(a)  # text and empty count as 0
+        vals = np.where(np.isnan(vals), 0.0, vals)
+        prod = vals if prod is None else prod * vals
+        if err is not None:
+            errors.append(err)
+    out = prod.sum(axis=(2, 3), keepdims=True)
+    for err in errors:
+        out = out.astype(object)
+        for (i, j), x in np.ndenumerate(err):
+            if x is not None:
+                out[i, j, 0, 0] = x
+    return _finish_agg(out, NUM) if out.dtype == np.float64 else out
+
+
+def _kth(a, k, largest):
+    vals, err = _numbers_only(a)
+    k = numbers(k)
+    shape = np.broadcast_shapes(vals.shape[:2], k.shape[:2])
+    flat = vals.reshape(vals.shape[:2] + (-1,))
+    sorted_ = np.sort(np.where(np.isnan(flat), np.inf if largest else np.inf, flat), axis=-1)  # NaN (not a number) last
+    counts = np.sum(~np.isnan(flat), axis=-1)
+    out = np.empty(shape + (1, 1), dtype=object)
+    for (i, j) in np.ndindex(*shape):
+        ii, jj = (i if sorted_.shape[0] > 1 else 0), (j if sorted_.shape[1] > 1 else 0)
+        kv = k[i if k.shape[0] > 1 else 0, j if k.shape[1] > 1 else 0, 0, 0]
+        if err is not None and err[ii, jj] is not None:
+            out[i, j, 0, 0] = err[ii, jj]
+            continue
+        if isinstance(kv, XlError):
+            out[i, j, 0, 0] = kv
+            continue
+        n = counts[ii, jj]
+        kk = math.ceil(kv - 1e-12) if kv == kv else 0  # Excel takes the k-th with k rounded up
+        if kk < 1 or kk > n:
+            out[i, j, 0, 0] = NUM
+            continue
+        out[i, j, 0, 0] = float(sorted_[ii, jj, n - kk] if largest else sorted_[ii, jj, kk - 1])
+    return _compact_obj(out)
+
+
+register("LARGE", ["array", "value"], 2)(lambda a, k: _kth(a, k, True))
+register("SMALL", ["array", "value"], 2)(lambda a, k: _kth(a, k, False))
+
+
+# ---- matrices and lookup -------------------------------------------------------------------------------
+
+@register("MMULT", ["force", "force"], 2)
+def _mmult(a, b):
+    if a.shape[3] != b.shape[2] or a.dtype != np.float64 or b.dtype != np.float64:
+        return _const(VALUE)
+    if np.isnan(a).any() or np.isnan(b).any():  # an empty cell in MMULT is #VALUE! in Excel
+        return _const(VALUE)
+    with np.errstate(all="ignore"):
+        out = np.matmul(a, b)
+    return _finish_agg(out, NUM)
+
+
+@register("TRANSPOSE", ["force"], 1)
+def _transpose(a):
+    return np.swapaxes(a, 2, 3)
+
+
+@register("INDEX", ["array", "value", "value"], 2, 3)
+def _index(a, row, col=None):
+    h, w = a.shape[2:]
+    if col is None:
+        if h == 1:  # a single row: the one index counts columns
+            row, col = np.ones((1, 1, 1, 1)), row
+        else:
+            col = np.ones((1, 1, 1, 1))
+    r, c = numbers(row), numbers(col)
+    if r.dtype != np.float64 or c.dtype != np.float64:
+        return _first_error(r, c)
+    r, c = np.trunc(r).astype(np.int64), np.trunc(c).astype(np.int64)
+    if (r == 0).any() or (c == 0).any():
+        return _index_whole(a, r, c)
+    shape = np.broadcast_shapes(a.shape[:2], r.shape[:2], c.shape[:2])
+    ok = (r >= 1) & (r <= h) & (c >= 1) & (c <= w)
+    ri = np.broadcast_to(np.clip(r, 1, h) - 1, shape + (1, 1))[..., 0, 0]
+    ci = np.broadcast_to(np.clip(c, 1, w) - 1, shape + (1, 1))[..., 0, 0]
+    gi, gj = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
+    src = np.broadcast_to(a, shape + (h, w))
+    out = src[gi, gj, ri, ci][..., None, None]
+    if not ok.all():
+        out = out.astype(object)
+        out[~np.broadcast_to(ok, out.shape)] = REF
+    return out
+
+
+def _index_whole(a, r, c):
+    """INDEX with a row or column of 0: the whole column or row (one group cell at a time)."""
+    if r.shape[:2] != (1, 1) or c.shape[:2] != (1, 1) or a.shape[:2] != (1, 1):
+        return _const(VALUE)
+    ri, ci = int(r[0, 0, 0, 0]), int(c[0, 0, 0, 0])
+    h, w = a.shape[2:]
+    if ri < 0 or ci < 0 or ri > h or ci > w:
+        return _const(REF)
+    rows = slice(None) if ri == 0 else slice(ri - 1, ri)
+    cols = slice(None) if ci == 0 else slice(ci - 1, ci)
+    return a[:, :, rows, cols]
+
+
+def _first_error(*arrays):
+    for a in arrays:
+        if a.dtype == object:
+            for v in a.flat:
+                if isinstance(v, XlError):
+                    return _const(v)
+    return _const(VALUE)
+
+
+def _key(v):
+    if isinstance(v, str):
+        return (1, v.lower())
+    if isinstance(v, bool):
+        return (2, v)
+    return (0, float(v))
+
+
+@register("MATCH", ["value", "array", "value"], 2, 3)
+def _match(x, lookup, kind=None):
+    h, w = lookup.shape[2:]
+    if h != 1 and w != 1:
+        return _const(NA)
+    kinds = numbers(kind) if kind is not None else np.ones((1, 1, 1, 1))
+    shape = np.broadcast_shapes(x.shape[:2], lookup.shape[:2], kinds.shape[:2])
+    out = np.empty(shape + (1, 1), dtype=object)
+    cache = {}
+    for (i, j) in np.ndindex(*shape):
+        li, lj = (i if lookup.shape[0] > 1 else 0), (j if lookup.shape[1] > 1 else 0)
+        v = x[i if x.shape[0] > 1 else 0, j if x.shape[1] > 1 else 0, 0, 0]
+        t = kinds[i if kinds.shape[0] > 1 else 0, j if kinds.shape[1] > 1 else 0, 0, 0]
+        if isinstance(v, XlError) or isinstance(t, XlError):
+            out[i, j, 0, 0] = v if isinstance(v, XlError) else t
+            continue
+        if (li, lj) not in cache:
+            cache[li, lj] = _lookup_index(lookup[li, lj].reshape(-1))
+        out[i, j, 0, 0] = _match_one(cache[li, lj], v, int(np.sign(t)))
+    return _compact_obj(out)
+
+
+def _lookup_index(vec):
+    """Keys of a lookup vector; float64 vectors keep NumPy arrays for fast exact and sorted search."""
+    if vec.dtype == np.float64:
+        return ("num", vec)
+    return ("obj", [(None if v is None or (isinstance(v, float) and v != v) else v) for v in vec])
+
+
+def _match_one(index, v, kind):
+    tag, vec = index
+    if v is None or (isinstance(v, float) and v != v):
+        v = 0.0
+    if tag == "num" and isinstance(v, float) and not isinstance(v, bool):
+        if kind == 0:
+            hits = np.flatnonzero(vec == v)
+            return float(hits[0] + 1) if hits.size else NA
+        clean = np.where(np.isnan(vec), np.inf if kind == 1 else -np.inf, vec)
+        if kind == 1:  # largest value <= v in an ascending vector: a binary search, as Excel does
+            pos = int(np.searchsorted(clean, v, side="right"))
+            return float(pos) if pos > 0 else NA
+        pos = int(np.searchsorted(-clean, -v, side="right"))  # descending: smallest value >= v
+        return float(pos) if pos > 0 else NA
+    items = vec if tag == "obj" else [None if x != x else float(x) for x in vec]
+    key = _key(v)
+    best = NA
+    for n, item in enumerate(items, 1):
+        if item is None or isinstance(item, XlError) or _key(item)[0] != key[0]:
+            continue
+        k = _key(item)
+        if kind == 0 and k == key:
+            return float(n)
+        if kind == 1:
+            if k <= key:
+                best = float(n)
+            else:
+                break
+        if kind == -1:
+            if k >= key:
+                best = float(n)
+            else:
+                break
+    return best
+
+
+# ---- logic ---------------------------------------------------------------------------------------------
+
+def _truth(v):
+    if isinstance(v, XlError):
+        return v
+    if v is None:
+        return False
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        u = v.upper()
+        return True if u == "TRUE" else (False if u == "FALSE" else VALUE)
+    return float(v) != 0 and v == v
+
+
+@register("IF", ["value", "value", "value"], 2, 3)
+def _if(cond, yes, no=None):
+    if no is None:
+        no = _const(False)
+    cond, yes, no = broadcast_inner(cond, yes, no)
+    if cond.dtype == np.float64 or all(type(v) is bool for v in cond.flat):
+        c = np.asarray(cond, dtype=object)
+        truth = np.frompyfunc(_truth, 1, 1)(c).astype(bool)
+        if yes.dtype == no.dtype == np.float64:
+            return np.where(truth, yes, no)
+        return np.where(truth, yes.astype(object), no.astype(object))
+    t = np.frompyfunc(_truth, 1, 1)(cond.astype(object))
+    out = np.where(t == True, yes.astype(object), no.astype(object))  # noqa: E712 (elementwise on objects)
+    errs = np.frompyfunc(lambda v: isinstance(v, XlError), 1, 1)(t).astype(bool)
+    out[errs] = t[errs]
+    return out
+
+
+def _logical(values, combine):
+    def impl(*args):
+        results = []
+        for a in args:
+            t = np.frompyfunc(_truth, 1, 1)(a.astype(object))
+            results.append(t.reshape(t.shape[:2] + (-1,)))
+        shape = np.broadcast_shapes(*(r.shape[:2] for r in results))
+        out = np.empty(shape + (1, 1), dtype=object)
+        for (i, j) in np.ndindex(*shape):
+            flat = [v for r in results for v in r[i if r.shape[0] > 1 else 0, j if r.shape[1] > 1 else 0]]
+            err = next((v for v in flat if isinstance(v, XlError)), None)
+            out[i, j, 0, 0] = err if err is not None else combine(flat)
+        return out
+    return impl
+
+
+register("AND", ["array"], 1, None)(_logical(None, all))
+register("OR", ["array"], 1, None)(_logical(None, any))
+
+
+@register("NOT", ["value"], 1)
+def _not(x):
+    t = np.frompyfunc(_truth, 1, 1)(x.astype(object))
+    return np.frompyfunc(lambda v: v if isinstance(v, XlError) else (not v), 1, 1)(t)
+
+
+@register("IFERROR", ["value", "value"], 2)
+def _iferror(x, alt):
+    x, alt = broadcast_inner(x, alt)
+    if x.dtype == np.float64:
+        return x
+    is_err = np.frompyfunc(lambda v: isinstance(v, XlError), 1, 1)(x).astype(bool)
+    return np.where(is_err, alt.astype(object), x)
+
+
+@register("ISNUMBER", ["value"], 1)
+def _isnumber(x):
+    if x.dtype == np.float64:
+        return (~np.isnan(x)).astype(object)
+    return np.frompyfunc(lambda v: type(v) is float and v == v, 1, 1)(x)
+
+
+# ---- text ----------------------------------------------------------------------------------------------
+
+def _text_fn(fn, nargs):
+    """fn over texts and numbers, errors passed through from the first argument that has one."""
+    def impl(*args):
+        args = broadcast_inner(*[a.astype(object) if a is not None else _const(None) for a in args])
+
+        def one(*xs):
+            for x in xs:
+                if isinstance(x, XlError):
+                    return x
+            return fn(*xs)
+        return _compact_obj(np.frompyfunc(one, len(args), 1)(*args))
+    return impl
+
+
+def _compact_obj(a):
+    if a.size and all(type(v) is float for v in a.flat):
+        return a.astype(np.float64)
+    return a
+
+
+def _num_arg(v):
+    n = to_number(v)
+    return n if isinstance(n, XlError) else math.trunc(n)
+
+
+def _mid(text, start, n):
+    t, s, k = to_text(text), _num_arg(start), _num_arg(n)
+    for v in (t, s, k):
+        if isinstance(v, XlError):
+            return v
+    if s < 1 or k < 0:
+        return VALUE
+    return t[s - 1:s - 1 + k]
+
+
+def _left(text, n=None):
+    t, k = to_text(text), (1 if n is None else _num_arg(n))
+    if isinstance(k, XlError):
+        return k
+    return VALUE if k < 0 else t[:k]
+
+
+def _right(text, n=None):
+    t, k = to_text(text), (1 if n is None else _num_arg(n))
+    if isinstance(k, XlError):
+        return k
+    return VALUE if k < 0 else (t[len(t) - k:] if k else "")
+
+
+def _unicode(text):
+    t = to_text(text)
+    return VALUE if t == "" else float(ord(t[0]))
+
+
+def _unichar(n):
+    k = _num_arg(n)
+    if isinstance(k, XlError):
+        return k
+    return chr(k) if 1 <= k <= 0x10FFFF else VALUE
+
+
+register("LEN", ["value"], 1)(_text_fn(lambda t: float(len(to_text(t))), 1))
+register("MID", ["value", "value", "value"], 3)(_text_fn(_mid, 3))
+register("LEFT", ["value", "value"], 1, 2)(_text_fn(_left, 2))
+register("RIGHT", ["value", "value"], 1, 2)(_text_fn(_right, 2))
+register("CONCATENATE", ["value"], 1, None)(_text_fn(lambda *ts: "".join(to_text(t) for t in ts), 1))
+register("UNICODE", ["value"], 1)(_text_fn(_unicode, 1))
+register("UNICHAR", ["value"], 1)(_text_fn(_unichar, 1))
+
+# Functions introduced after Excel 2007, stored in the file with the _xlfn. prefix.
+NEWER = frozenset({"UNICODE", "UNICHAR"})

@@ -1,0 +1,177 @@
+"""Excel's operators on 4-D value arrays: arithmetic, comparison, concatenation, unary minus and percent."""
+
+import numpy as np
+
+from .evaluator import broadcast_inner
+from .values import DIV0, NUM, VALUE, XlError
+
+
+def to_number(v):
+    """Excel's coercion of one value to a number for arithmetic: empty is 0, TRUE 1, numeric text its number."""
+    if v is None:
+        return 0.0
+    if isinstance(v, XlError):
+        return v
+    if isinstance(v, bool):
+        return 1.0 if v else 0.0
+    if isinstance(v, str):
+        try:
+            return float(v.strip()) if v.strip() else VALUE
+        except ValueError:
+            return VALUE
+    v = float(v)
+    return 0.0 if v != v else v  # NaN stands for an empty cell
+
+
+def numbers(a: np.ndarray) -> np.ndarray:
+    """A float64 array with empties as 0, or an object array of numbers and errors."""
+    if a.dtype == np.float64:
+        return np.where(np.isnan(a), 0.0, a) if np.isnan(a).any() else a
+    out = np.frompyfunc(to_number, 1, 1)(a)
+    return _compact(out)
+
+
+def _compact(out):
+    out = np.asarray(out, dtype=object)
+    if not any(isinstance(v, XlError) for v in out.flat):
+        return out.astype(np.float64)
+    return out
+
+
+def finish(result: np.ndarray, error: XlError = NUM, div0=None) -> np.ndarray:
+    """Non-finite results become error values (#DIV/0! where div0 marks a division by zero)."""
+    bad = ~np.isfinite(result)
+    if not bad.any():
+        return result
+    out = result.astype(object)
+    out[bad] = error
+    if div0 is not None:
+        out[bad & np.broadcast_to(div0, bad.shape)] = DIV0
+    return out
+
+
+def elementwise(fn, *args, error=NUM, div0=None):
+    """Apply a float function over numbers, with errors passed through from the first argument that has one.
+
+    div0(*numbers) -> bool mask of the results that are #DIV/0! rather than `error`.
+    """
+    args = [numbers(a) for a in broadcast_inner(*args)] if len(args) > 1 else [numbers(args[0])]
+    if all(a.dtype == np.float64 for a in args):
+        with np.errstate(all="ignore"):
+            r = np.asarray(fn(*args), dtype=np.float64)
+            return finish(r, error, None if div0 is None else div0(*args))
+
+    def one(*xs):
+        for x in xs:
+            if isinstance(x, XlError):
+                return x
+        if div0 is not None and div0(*xs):
+            return DIV0
+        with np.errstate(all="ignore"):
+            r = float(fn(*[np.float64(x) for x in xs]))
+        return r if np.isfinite(r) else error
+    return _compact(np.frompyfunc(one, len(args), 1)(*args))
+
+
+def unary(op: str, a: np.ndarray) -> np.ndarray:
+    if op == "-":
+        return elementwise(np.negative, a)
+    if op == "+":
+        return a
+    return elementwise(lambda x: x / 100.0, a)  # %
+
+
+def _power(a, b):
+    r = np.power(a, b)
+    return np.where((a == 0) & (b <= 0), np.inf, r)  # 0^0 is #NUM! in Excel, 0^-1 #DIV/0!
+
+
+_ARITH = {"+": np.add, "-": np.subtract, "*": np.multiply}
+
+
+def binary(op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if op in _ARITH:
+        return elementwise(_ARITH[op], a, b)
+    if op == "/":
+        return elementwise(np.divide, a, b, div0=lambda x, y: y == 0)
+    if op == "^":
+        return elementwise(_power, a, b, div0=lambda x, y: (x == 0) & (y < 0))
+    if op == "&":
+        return _concat(a, b)
+    return _compare(op, a, b)
+
+
+def to_text(v) -> str | XlError:
+    if isinstance(v, XlError):
+        return v
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, str):
+        return v
+    v = float(v)
+    if v != v:
+        return ""
+    return general_format(v)
+
+
+def general_format(v: float) -> str:
+    """A number as Excel's General format shows it in text: up to 15 significant digits."""
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    s = f"{v:.15G}"
+    if "E" in s:
+        mant, exp = s.split("E")
+        mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+        return f"{mant}E{exp[0]}{exp[1:].lstrip('0').zfill(2)}"
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _concat(a, b):
+    a, b = broadcast_inner(a, b)
+
+    def one(x, y):
+        x, y = to_text(x), to_text(y)
+        if isinstance(x, XlError):
+            return x
+        if isinstance(y, XlError):
+            return y
+        return x + y
+    return np.frompyfunc(one, 2, 1)(a.astype(object) if a.dtype != object else a,
+                                     b.astype(object) if b.dtype != object else b)
+
+
+def _rank(v):
+    """Excel's ordering across types: numbers < text < FALSE < TRUE; text compares case-insensitively."""
+    if isinstance(v, bool):
+        return (2, int(v))
+    if isinstance(v, str):
+        return (1, v.lower())
+    return (0, v)
+
+
+_CMP = {"=": lambda x, y: x == y, "<>": lambda x, y: x != y, "<": lambda x, y: x < y, ">": lambda x, y: x > y,
+        "<=": lambda x, y: x <= y, ">=": lambda x, y: x >= y}
+
+
+def _compare(op, a, b):
+    a, b = broadcast_inner(a, b)
+    if a.dtype == np.float64 and b.dtype == np.float64:
+        a = np.where(np.isnan(a), 0.0, a)
+        b = np.where(np.isnan(b), 0.0, b)
+        return _CMP[op](a, b).astype(object)
+    fn = _CMP[op]
+
+    def one(x, y):
+        if isinstance(x, XlError):
+            return x
+        if isinstance(y, XlError):
+            return y
+        # an empty cell compares as 0 with a number, as "" with text, as FALSE with a boolean
+        if x is None or (isinstance(x, float) and x != x):
+            x = "" if isinstance(y, str) else (False if isinstance(y, bool) else 0.0)
+        if y is None or (isinstance(y, float) and y != y):
+            y = "" if isinstance(x, str) else (False if isinstance(x, bool) else 0.0)
+        return bool(fn(_rank(x), _rank(y)))
+    return np.frompyfunc(one, 2, 1)(a.astype(object), b.astype(object))

@@ -1,0 +1,66 @@
+"""The engine's view of a Book's cells: rectangles of values read out of its blocks, results written back."""
+
+import numpy as np
+
+from ..book import Book, Formulas, Texts, Values
+from .values import block_array
+
+
+class Store:
+    def __init__(self, book: Book):
+        self.book = book
+        self.blocks = {}  # sheet -> [(r0, c0, r1, c1, block)] with exclusive ends
+        self.arrays = {}  # id(block) -> its values as float64 or object array
+        for sheet in book.sheets:
+            entries = []
+            for b in sheet.blocks:
+                rows, cols = b.shape
+                entries.append((b.row, b.col, b.row + rows, b.col + cols, b))
+                if isinstance(b, Values):
+                    self.arrays[id(b)] = np.asarray(b.data, dtype=np.float64)
+                elif isinstance(b, Texts):
+                    self.arrays[id(b)] = block_array(b.data)
+                elif isinstance(b, Formulas):
+                    self.arrays[id(b)] = np.full((rows, cols), np.nan)  # not yet computed
+            self.blocks[sheet.name] = entries
+
+    def has_sheet(self, name: str) -> bool:
+        return name in self.blocks
+
+    def region(self, sheet: str, r0: int, c0: int, nrows: int, ncols: int) -> np.ndarray:
+        """Values of a rectangle: a view when one block holds it all, else assembled (empty cells are NaN)."""
+        r1, c1 = r0 + nrows, c0 + ncols
+        overlapping = [e for e in self.blocks[sheet] if e[0] < r1 and e[2] > r0 and e[1] < c1 and e[3] > c0]
+        if len(overlapping) == 1:
+            br0, bc0, br1, bc1, b = overlapping[0]
+            if br0 <= r0 and bc0 <= c0 and br1 >= r1 and bc1 >= c1:
+                return self.arrays[id(b)][r0 - br0:r1 - br0, c0 - bc0:c1 - bc0]
+        obj = any(self.arrays[id(e[4])].dtype == object for e in overlapping)
+        out = np.full((nrows, ncols), None if obj else np.nan, dtype=object if obj else np.float64)
+        for br0, bc0, br1, bc1, b in overlapping:
+            a = self.arrays[id(b)]
+            lo_r, hi_r, lo_c, hi_c = max(r0, br0), min(r1, br1), max(c0, bc0), min(c1, bc1)
+            part = a[lo_r - br0:hi_r - br0, lo_c - bc0:hi_c - bc0]
+            if obj and part.dtype != object:
+                part = part.astype(object)
+                part[np.isnan(part.astype(np.float64))] = None
+            out[lo_r - r0:hi_r - r0, lo_c - c0:hi_c - c0] = part
+        return out
+
+    def set_result(self, block: Formulas, values: np.ndarray, rows=None, cols=None) -> None:
+        """Results of a whole formula block, or of a sub-rectangle of it (cell-by-cell fallback)."""
+        current = self.arrays[id(block)]
+        if rows is None:
+            self.arrays[id(block)] = values
+            return
+        if values.dtype == object and current.dtype != object:
+            current = current.astype(object)
+            current[np.isnan(current.astype(np.float64))] = None
+            self.arrays[id(block)] = current
+        current[rows, cols] = values
+
+    def block_at(self, sheet: str, row: int, col: int):
+        for r0, c0, r1, c1, b in reversed(self.blocks[sheet]):
+            if r0 <= row < r1 and c0 <= col < c1:
+                return b
+        return None
