@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from . import refs, stages, tokenizer
+from . import engine, refs, stages, tokenizer
 from .book import Book, Formulas, Sheet, Texts, Values
 from .checkpoint import Checkpoint
 from .errors import XlgptError
@@ -13,7 +13,15 @@ from .templates import stage
 TOP_K = 10
 
 
+def build_workbook(ckpt: Checkpoint, prompt: str, n_ctx: int = 16) -> Book:
+    """The workbook with every formula's value computed by the engine from the formulas themselves."""
+    book = build_book(ckpt, prompt, n_ctx)
+    engine.recalculate(book)
+    return book
+
+
 def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16) -> Book:
+    """The workbook's layout: tabs, formulas and weights, no values computed."""
     cfg = ckpt.config
     ids = tokenizer.encode(prompt)
     _check(cfg, ids, n_ctx)

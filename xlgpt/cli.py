@@ -73,10 +73,11 @@ def cmd_build(a) -> None:
         raise XlgptError(f"--out {out}: cannot write to the folder {out.parent}; create it or choose another --out")
     t0 = time.perf_counter()
     ckpt = checkpoint.load(a.weights, seed=a.seed, layers=a.layers)
-    book = builder.build_book(ckpt, a.prompt, a.context)
+    n_params = ckpt.n_params
+    book = builder.build_workbook(ckpt, a.prompt, a.context)
     write_book(book, out, progress=_Progress(len(book.sheets)))
     size = out.stat().st_size / 1e6
-    print(f"wrote {out}: {len(book.sheets)} tabs, {ckpt.n_params:,} weight cells, {size:,.1f} MB "
+    print(f"wrote {out}: {len(book.sheets)} tabs, {n_params:,} weight cells, {size:,.1f} MB "
           f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..book import Book, Formulas, Texts, Values
+from ..xlsx.numbers import written_values
 from .values import block_array
 
 
@@ -17,7 +18,9 @@ class Store:
                 rows, cols = b.shape
                 entries.append((b.row, b.col, b.row + rows, b.col + cols, b))
                 if isinstance(b, Values):
-                    self.arrays[id(b)] = np.asarray(b.data, dtype=np.float64)
+                    # a float32 block stands for the decimals written for it (xlsx/numbers.py)
+                    self.arrays[id(b)] = (written_values(b.data) if b.data.dtype == np.float32
+                                          else np.asarray(b.data, dtype=np.float64))
                 elif isinstance(b, Texts):
                     self.arrays[id(b)] = block_array(b.data)
                 elif isinstance(b, Formulas):

@@ -1,80 +1,159 @@
 """Whole-block number formatting: a float array -> the <c><v>..</v></c> bytes of its cells, no Python per cell.
 
-Every number is written with 9 significant digits in scientific notation, which round-trips float32 exactly
-(8 digits do not). Fixed width lets NumPy build a row as a byte matrix: a positive number is written
-`<c> <v>1.23456789E-05</v></c>` (a space between elements, which XML ignores) and a negative one
-`<c><v>-1.23456789E-05</v></c>`, so every cell is the same 29 bytes. A float64 beyond 1e+-99 needs a third
-exponent digit and keeps 8 significant digits (`1.2345678E-120`); float32 never gets there. Cells carry no `r` attribute: a reader
-places them one after another, which the format allows.
+A weight is a float32. It is written as the shortest decimal of 7, 8 or 9 significant digits that reads back
+as the same float32 (9 always does; 8 do not always), in scientific notation:
+`<c><v>-1.234567E-02</v></c>`. The spreadsheet keeps that decimal as a float64; `written_values` gives those
+float64s, which are the workbook's weights. A float64 that is not such a decimal (a value a person typed, say)
+is written with repr, which round-trips it exactly; that path is Python per cell and only for the rare chunk
+that needs it.
+
+How: each cell is first laid out in a fixed 29-byte template filled from lookup tables, then a mask drops
+the bytes a cell does not use (the sign of a positive number, trailing zeros), and the kept bytes are the
+output. Cells carry no `r` attribute: a reader places them one after another, which the format allows.
 """
 
 import numpy as np
 
-DIGITS = 9
+from ..parallel import ordered_map
+
 CELL_WIDTH = 29
-_TEMPLATE = np.frombuffer(b"<c> <v>0.00000000E+00</v></c>", dtype=np.uint8)
+_TEMPLATE = np.frombuffer(b"<c><v>-0.00000000E+00</v></c>", dtype=np.uint8)
+assert len(_TEMPLATE) == CELL_WIDTH
 # The varying parts of a cell as fields of one 29-byte record, filled from lookup tables.
-_CELL = np.dtype({"names": ["pre", "d0", "hi", "lo", "exp"],
-                  "formats": ["S4", "S1", "S4", "S4", "S4"],
-                  "offsets": [3, 7, 9, 13, 17], "itemsize": CELL_WIDTH})
-_PRE = np.array([b" <v>", b"<v>-"], dtype="S4")  # positive, negative
+_CELL = np.dtype({"names": ["d0", "hi", "lo", "exp"], "formats": ["S1", "S4", "S4", "S3"],
+                  "offsets": [7, 9, 13, 18], "itemsize": CELL_WIDTH})
 _D1 = np.array([str(i).encode() for i in range(10)], dtype="S1")
 _D4 = np.array([f"{i:04d}".encode() for i in range(10000)], dtype="S4")
-_EXP = np.array([f"E{e:+03d}".encode() for e in range(-99, 100)], dtype="S4")  # index exp + 99
-_D3E = np.array([f"{i:03d}E".encode() for i in range(1000)], dtype="S4")
-_EXP3 = np.array([f"{e:+04d}".encode() for e in range(-330, 330)], dtype="S4")  # index exp + 330
+_EXP = np.array([f"{e:+03d}".encode() for e in range(-99, 100)], dtype="S3")  # index exp + 99
+_POW10 = 10.0 ** np.arange(-300, 301)  # index power + 300; as exact as 10.0**power
 _CHUNK = 1 << 16  # cells per step, so the temporaries stay in cache
 
 
-def cells_bytes(block: np.ndarray) -> np.ndarray:
-    """[rows, cols] finite floats -> [rows, cols * CELL_WIDTH] uint8, the cells of each row back to back."""
-    x = np.ascontiguousarray(block, dtype=np.float64)
-    rows, cols = x.shape
-    out = np.empty(x.size * CELL_WIDTH, dtype=np.uint8)
-    flat = x.reshape(-1)
-    for start in range(0, flat.size, _CHUNK):
-        part = flat[start:start + _CHUNK]
-        cells = out[start * CELL_WIDTH:(start + part.size) * CELL_WIDTH]
-        cells.reshape(-1, CELL_WIDTH)[:] = _TEMPLATE
-        _fill(cells.view(_CELL), part)
-    return out.reshape(rows, cols * CELL_WIDTH)
+def decimals(x: np.ndarray):
+    """(mantissa int64 of 9 digits, exponent, significant digits) of the shortest decimal per value.
 
-
-def _fill(rec: np.ndarray, x: np.ndarray) -> None:
-    a = np.abs(x)
+    x: float32 values, or float64 values that are such decimals (what written_values returns).
+    """
+    f32 = np.asarray(x).astype(np.float32)
+    target = np.abs(f32)
+    a = target.astype(np.float64)
     zero = a == 0
     a[zero] = 1.0
-    exp, mant = _decimal(a, _exponent_guess(a), DIGITS)
-    mant[zero], exp[zero] = 0, 0
-    rec["pre"] = _PRE[(x < 0).view(np.uint8)]
-    rec["d0"] = _D1[mant // 10**8]
-    rest = mant % 10**8
-    rec["hi"] = _D4[rest // 10**4]
-    big = np.abs(exp) > 99
-    if big.any():  # three exponent digits, eight significant digits
-        exp[big], mant[big] = _decimal(a[big], exp[big], DIGITS - 1)
-        m = mant[big]
-        rec["d0"][big], rec["hi"][big] = _D1[m // 10**7], _D4[(m // 1000) % 10**4]
-        rec["lo"][big], rec["exp"][big] = _D3E[m % 1000], _EXP3[exp[big] + 330]
-        exp[big] = 0
-    rec["lo"][~big] = _D4[rest[~big] % 10**4]
-    rec["exp"][~big] = _EXP[exp[~big] + 99]
+    m9, e = _decimal(a, _exponent_guess(a), 9)
+    m9f = m9.astype(np.float64)  # mantissas below 2**53: float arithmetic on them is exact, and faster
+    best, digits = m9f, np.full(a.shape, 9, dtype=np.int64)
+    power = 8 - e  # m9 * 10**-power is the 9-digit decimal
+    if power.min() >= 2 and power.max() <= 22:
+        unit = _POW10[power + 300]  # exact powers of ten: m / unit is the correctly rounded decimal
+    else:
+        unit = None
+    for k in (8, 7):
+        # round the 9-digit mantissa to k digits; rounding twice can miss the shortest form in rare cases,
+        # and then the check below keeps more digits: the result always reads back as the same float32
+        scale = 10.0 ** (9 - k)
+        m = np.floor((m9f + scale / 2) / scale)
+        value = m / (unit / scale) if unit is not None else _value(m, e, k)
+        ok = (m < 10.0**k) & (value.astype(np.float32) == target)
+        best = np.where(ok, m * scale, best)
+        digits[ok] = k
+    best[zero], e[zero], digits[zero] = 0, 0, 1
+    best = best.astype(np.int64)
+    return best, e, digits
 
 
-def _decimal(a, exp, digits):
-    """(exponent, mantissa of `digits` digits) of positive a, given log10's guess of the exponent."""
-    mant = _scaled(a, digits - 1 - exp)
-    # log10 can be off by one next to a power of ten, and rounding can carry into one digit more
-    off = (mant < 10 ** (digits - 1)) | (mant >= 10**digits)
-    if off.any():
-        e = exp[off] + np.where(mant[off] >= 10**digits, 1, -1)
-        m = _scaled(a[off], digits - 1 - e)
-        carry = m >= 10**digits
-        exp[off], mant[off] = e + carry, np.where(carry, m // 10, m)
-    return exp, mant
+def written_values(x: np.ndarray) -> np.ndarray:
+    """The float64 numbers a spreadsheet reads back from the cells of x (the workbook's weights)."""
+    flat = np.asarray(x).reshape(-1)
+    out = np.empty(flat.shape, dtype=np.float64)
+
+    def convert(start):
+        part = flat[start:start + _CHUNK]
+        m, e, _ = decimals(part)
+        out[start:start + _CHUNK] = np.copysign(_value(m, e, 9), part.astype(np.float64))
+    for _ in ordered_map(convert, range(0, flat.size, _CHUNK), ahead=8):
+        pass
+    return out.reshape(np.shape(x))
 
 
-_POW10 = 10.0 ** np.arange(-300, 301)  # index power + 300; as exact as 10.0**power
+def cells_bytes(block: np.ndarray) -> list[bytes]:
+    """[rows, cols] numbers -> the bytes of each row's cells, back to back."""
+    x = np.asarray(block)
+    rows, cols = x.shape
+    if x.dtype != np.float32 and not _are_decimals(x):
+        return [b"".join(b"<c><v>%s</v></c>" % repr(float(v)).encode() for v in row) for row in x.tolist()]
+    buf, keep = _layout(x.reshape(-1))
+    kept = keep.reshape(rows, cols * CELL_WIDTH)
+    ends = np.cumsum(kept.sum(axis=1))
+    data = buf.reshape(-1)[keep.reshape(-1)].tobytes()
+    starts = np.concatenate([[0], ends[:-1]])
+    return [data[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+
+
+def rows_bytes(block: np.ndarray, first_row: int):
+    """Whole <row> elements for a block that fills its rows from column A, as one buffer."""
+    x = np.asarray(block)
+    rows, cols = x.shape
+    if x.dtype != np.float32 and not _are_decimals(x):
+        return b"".join(b'<row r="%d">%s</row>' % (first_row + 1 + i, r) for i, r in enumerate(cells_bytes(x)))
+    buf, keep = _layout(x.reshape(-1))
+    tag = 18  # '<row r="1048576">' is 17 bytes: each tag is padded to one width, then the padding dropped
+    width = tag + cols * CELL_WIDTH + 6
+    out = np.empty((rows, width), dtype=np.uint8)
+    mask = np.ones((rows, width), dtype=bool)
+    numbers_ = np.arange(first_row + 1, first_row + rows + 1)
+    tags = np.array([f'<row r="{r}">'.encode().ljust(tag) for r in numbers_.tolist()], dtype=f"S{tag}")
+    out[:, :tag] = tags.view(np.uint8).reshape(rows, tag)
+    tag_len = 10 + np.floor(np.log10(numbers_)).astype(np.int64) + 1
+    mask[:, :tag] = np.arange(tag)[None, :] < tag_len[:, None]
+    out[:, tag:-6] = buf.reshape(rows, cols * CELL_WIDTH)
+    mask[:, tag:-6] = keep.reshape(rows, cols * CELL_WIDTH)
+    out[:, -6:] = np.frombuffer(b"</row>", dtype=np.uint8)
+    return out[mask]
+
+
+def _are_decimals(x: np.ndarray) -> bool:
+    """Whether every value is exactly the shortest float32 decimal we would write (so nothing is lost)."""
+    flat = np.asarray(x, dtype=np.float64).reshape(-1)
+    if not np.isfinite(flat).all():
+        return False
+    return bool(np.array_equal(written_values(flat), flat))
+
+
+def _layout(flat: np.ndarray):
+    """(fixed-width cell bytes [n, 29], mask of the bytes to keep [n, 29])."""
+    n = flat.size
+    buf = np.empty((n, CELL_WIDTH), dtype=np.uint8)
+    keep = np.ones((n, CELL_WIDTH), dtype=bool)
+    buf[:] = _TEMPLATE
+    positions = np.arange(CELL_WIDTH)
+    for start in range(0, n, _CHUNK):
+        part = flat[start:start + _CHUNK]
+        m, e, digits = decimals(part)
+        rec = buf[start:start + part.size].reshape(-1).view(_CELL)
+        rec["d0"] = _D1[m // 10**8]
+        rest = m % 10**8
+        rec["hi"] = _D4[rest // 10**4]
+        rec["lo"] = _D4[rest % 10**4]
+        rec["exp"] = _EXP[e + 99]
+        k = keep[start:start + part.size]
+        k[:, 6] = np.signbit(part) & (part != 0)  # the minus sign
+        k[:, 8] = digits > 1  # the decimal point
+        # digits after the point sit at 9..16; keep digits-1 of them
+        k[:, 9:17] = positions[None, 9:17] < (9 + digits - 1)[:, None]
+    return buf, keep
+
+
+def _value(mant, exp, digits):
+    """The float64 nearest to mant * 10**(exp - digits + 1): an integer below 2**53 divided or multiplied by
+    an exact power of ten (at most 1e22) is correctly rounded, as parsing the decimal text would be."""
+    power = (digits - 1) - exp
+    p = np.clip(np.abs(power), 0, 22)
+    val = np.where(power >= 0, mant / _POW10[p + 300], mant * _POW10[p + 300])
+    far = np.abs(power) > 22  # beyond float32's range of decimals; parse these one by one
+    if np.any(far):
+        for i in np.flatnonzero(far):
+            val.flat[i] = float(f"{int(np.asarray(mant).flat[i])}e{-int(np.asarray(power).flat[i])}")
+    return val
 
 
 def _exponent_guess(a):
@@ -88,55 +167,22 @@ def _exponent_guess(a):
     return k
 
 
+def _decimal(a, exp, digits):
+    """(mantissa of `digits` digits, exponent) of positive a rounded, given a guess of the exponent."""
+    mant = _scaled(a, digits - 1 - exp)
+    # the guess can be one too small, and rounding can carry into one digit more
+    off = (mant < 10 ** (digits - 1)) | (mant >= 10**digits)
+    if off.any():
+        e = exp[off] + np.where(mant[off] >= 10**digits, 1, -1)
+        m = _scaled(a[off], digits - 1 - e)
+        carry = m >= 10**digits
+        exp[off], mant[off] = e + carry, np.where(carry, m // 10, m)
+    return mant, exp
+
+
 def _scaled(a, power):
     """rint(a * 10**power) as int64; beyond the table, in two steps so that 10**power cannot overflow."""
-    far = np.abs(power) > 300
-    if not far.any():
+    if not (np.abs(power) > 300).any():
         return np.rint(a * _POW10[power + 300]).astype(np.int64)
     half = power // 2
     return np.rint(a * 10.0**half * 10.0 ** (power - half)).astype(np.int64)
-
-
-def written_values(x: np.ndarray) -> np.ndarray:
-    """The float64 numbers a spreadsheet reads back from cells_bytes(x): x rounded to 9 significant digits.
-
-    A float32 weight written with 9 digits reads back as the nearest float32, but a spreadsheet keeps the
-    decimal as a float64, which differs from the float32 by up to 5e-9 relative. The workbook's model is
-    the decimals; a reference computation that must agree to 1e-9 takes its weights from here.
-    """
-    flat = np.asarray(x, dtype=np.float64).reshape(-1)
-    out = np.empty_like(flat)
-    for start in range(0, flat.size, _CHUNK):
-        a = np.abs(flat[start:start + _CHUNK])
-        zero = a == 0
-        a[zero] = 1.0
-        exp, mant = _decimal(a, _exponent_guess(a), DIGITS)
-        power = (DIGITS - 1) - exp
-        # an integer below 2**53 divided or multiplied by an exact power of ten (up to 1e22) is correctly
-        # rounded, so this equals parsing the decimal text
-        exact = np.abs(power) <= 22
-        val = np.where(power >= 0, mant / _POW10[np.clip(power, 0, 22) + 300], mant * _POW10[np.clip(-power, 0, 22) + 300])
-        for i in np.flatnonzero(~exact & ~zero):
-            val[i] = float(f"{mant[i]}e{-power[i]}")
-        val[zero] = 0.0
-        out[start:start + _CHUNK] = np.copysign(val, flat[start:start + _CHUNK])
-    return out.reshape(np.shape(x))
-
-
-_ROW_TAG = 18  # len('<row r="1048576" >'): a row tag padded with spaces before its '>' to one width
-
-
-def rows_bytes(block: np.ndarray, first_row: int) -> np.ndarray:
-    """Whole <row> elements for a block that fills its rows from column A: [rows, width] uint8, ready to write.
-
-    The row tags are padded to one width with white space inside the tag (`<row r="7"        >`), which XML
-    allows, so that the rows of a chunk form one byte matrix and no Python touches a cell.
-    """
-    rows, cols = block.shape
-    out = np.empty((rows, _ROW_TAG + cols * CELL_WIDTH + 6), dtype=np.uint8)
-    tags = np.array([f'<row r="{r}"'.ljust(_ROW_TAG - 1).encode() + b">"
-                     for r in range(first_row + 1, first_row + rows + 1)], dtype=f"S{_ROW_TAG}")
-    out[:, :_ROW_TAG] = tags.view(np.uint8).reshape(rows, _ROW_TAG)
-    out[:, _ROW_TAG:-6] = cells_bytes(block)
-    out[:, -6:] = np.frombuffer(b"</row>", dtype=np.uint8)
-    return out
