@@ -61,15 +61,18 @@ def random_checkpoint(cfg: GPT2Config, *, seed: int = 0, source: str = "random")
     rng = np.random.default_rng(seed)
     params = {}
     for name, shape in tensor_shapes(cfg).items():
-        if name.endswith("ln_1.weight") or name.endswith("ln_2.weight") or name.endswith("ln_f.weight"):
-            a = rng.normal(1.0, 0.2, shape)
+        if name.endswith(("ln_1.weight", "ln_2.weight", "ln_f.weight")):
+            mean, std = 1.0, 0.2
         elif name.endswith(".bias"):
-            a = rng.normal(0.0, 0.05, shape)
+            mean, std = 0.0, 0.05
         elif name in ("wte.weight", "wpe.weight"):
-            a = rng.normal(0.0, 0.1, shape)
+            mean, std = 0.0, 0.1
         else:  # scaled so activations stay O(1) at every width
-            a = rng.normal(0.0, 1.0 / np.sqrt(shape[0]), shape)
-        params[name] = a.astype(np.float32)
+            mean, std = 0.0, 1.0 / np.sqrt(shape[0])
+        a = rng.standard_normal(shape, dtype=np.float32)
+        a *= np.float32(std)
+        a += np.float32(mean)
+        params[name] = a
     return Checkpoint(cfg, params, source)
 
 

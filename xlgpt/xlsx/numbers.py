@@ -1,7 +1,7 @@
 """Whole-block number formatting: a float array -> the <c><v>..</v></c> bytes of its cells, no Python per cell.
 
-A weight is a float32. It is written as the shortest decimal of 7, 8 or 9 significant digits that reads back
-as the same float32 (9 always does; 8 do not always), in scientific notation:
+A weight is a float32. It is written as a decimal of 8 significant digits when that reads back as the same
+float32 (for about 99% of weights), else of 9 (which always does), in scientific notation:
 `<c><v>-1.234567E-02</v></c>`. The spreadsheet keeps that decimal as a float64; `written_values` gives those
 float64s, which are the workbook's weights. A float64 that is not such a decimal (a value a person typed, say)
 is written with repr, which round-trips it exactly; that path is Python per cell and only for the rare chunk
@@ -30,7 +30,7 @@ _CHUNK = 1 << 16  # cells per step, so the temporaries stay in cache
 
 
 def decimals(x: np.ndarray):
-    """(mantissa int64 of 9 digits, exponent, significant digits) of the shortest decimal per value.
+    """(mantissa int64 of 9 digits, exponent, significant digits: 8 or 9) of the decimal written per value.
 
     x: float32 values, or float64 values that are such decimals (what written_values returns).
     """
@@ -47,9 +47,9 @@ def decimals(x: np.ndarray):
         unit = _POW10[power + 300]  # exact powers of ten: m / unit is the correctly rounded decimal
     else:
         unit = None
-    for k in (8, 7):
-        # round the 9-digit mantissa to k digits; rounding twice can miss the shortest form in rare cases,
-        # and then the check below keeps more digits: the result always reads back as the same float32
+    for k in (8,):  # 7 digits would save 3% of the file for 10% more formatting time
+        # round the 9-digit mantissa to k digits; rounding twice can miss a k-digit form in rare cases,
+        # and then the check below keeps 9 digits: the result always reads back as the same float32
         scale = 10.0 ** (9 - k)
         m = np.floor((m9f + scale / 2) / scale)
         value = m / (unit / scale) if unit is not None else _value(m, e, k)

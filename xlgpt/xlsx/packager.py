@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 from ..book import Book
@@ -11,8 +12,8 @@ from .relationships import package_rels_xml, workbook_rels_xml
 from .sharedstrings import SharedStrings
 from .styles import styles_xml
 from .workbook import workbook_xml
-from .worksheet import worksheet_chunks
-from .zipstream import ZipWriter
+from .worksheet import is_value_sheet, worksheet_chunks
+from .zipstream import Deflated, ZipWriter
 
 
 def write_book(book: Book, path: Path, *, full_calc_on_load: bool = True, progress=None) -> None:
@@ -46,13 +47,46 @@ def _write_parts(z: ZipWriter, book: Book, names: list[str], full_calc_on_load: 
     z.writestr("xl/workbook.xml", workbook_xml(names, book.names, full_calc_on_load).encode())
     z.writestr("xl/_rels/workbook.xml.rels", workbook_rels_xml(len(names)).encode())
     z.writestr("xl/styles.xml", styles_xml().encode())
+    # Tabs of formulas and text are Python work; weight tabs are NumPy work that leaves the GIL free. The
+    # first are made (and deflated) on a thread of their own while this one streams the weight tabs, so
+    # the two overlap; the zip holds the members in any order, and sheetN.xml keeps each tab's place.
     strings = SharedStrings()
-    for i, sheet in enumerate(book.sheets, 1):
+    numeric = [i for i, s in enumerate(book.sheets, 1) if is_value_sheet(s)]
+    others = [i for i in range(1, len(names) + 1) if i not in set(numeric)]
+    made = {}
+
+    def make_others():
+        for i in others:
+            d = Deflated()
+            for chunk in worksheet_chunks(book.sheets[i - 1], strings, selected=(i == 1)):
+                d.write(chunk)
+            made[i] = d.close()
+    maker = threading.Thread(target=make_others, name="xlgpt-sheets")
+    failure = []
+    maker.run = _capturing(maker.run, failure)
+    maker.start()
+    for n, i in enumerate(numeric, 1):
         if progress:
-            progress(i, len(names), sheet.name)
+            progress(n, len(names), book.sheets[i - 1].name)
         with z.member(f"xl/worksheets/sheet{i}.xml") as m:
-            for chunk in worksheet_chunks(sheet, strings, selected=(i == 1)):
+            for chunk in worksheet_chunks(book.sheets[i - 1], strings):
                 m.write(chunk)
+    maker.join()
+    if failure:
+        raise failure[0]
+    for n, i in enumerate(others, len(numeric) + 1):
+        if progress:
+            progress(n, len(names), book.sheets[i - 1].name)
+        z.write_deflated(f"xl/worksheets/sheet{i}.xml", made.pop(i))
     with z.member("xl/sharedStrings.xml") as m:
         for chunk in strings.xml_chunks():
             m.write(chunk)
+
+
+def _capturing(run, failure: list):
+    def wrapped():
+        try:
+            run()
+        except BaseException as e:  # re-raised by the writing thread
+            failure.append(e)
+    return wrapped

@@ -27,12 +27,17 @@ def worksheet_chunks(sheet: Sheet, strings: SharedStrings, selected: bool = Fals
     yield (DECLARATION + f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><dimension ref="{dim}"/>'
            + _sheet_views(sheet, selected) + '<sheetFormatPr defaultRowHeight="15"/>' + _cols(sheet)
            + "<sheetData>").encode()
-    if len(sheet.blocks) == 1 and isinstance(sheet.blocks[0], Values) and sheet.blocks[0].col == 0 \
-            and not sheet.blocks[0].style:
+    if is_value_sheet(sheet):
         yield from _value_rows(sheet.blocks[0])  # a weight tab: no Python per row or cell
     else:
         yield from _mixed_rows(sheet, strings, nrows)
     yield _tail(sheet)
+
+
+def is_value_sheet(sheet: Sheet) -> bool:
+    """A tab that is one block of numbers from A1, as a weight tab is: written without Python per row."""
+    return (len(sheet.blocks) == 1 and isinstance(sheet.blocks[0], Values) and sheet.blocks[0].col == 0
+            and not sheet.blocks[0].style and not sheet.links and not sheet.color_scales)
 
 
 def _value_rows(block: Values):

@@ -50,6 +50,21 @@ class ZipWriter:
     def member(self, name: str) -> "_Member":
         return _Member(self, name)
 
+    def write_deflated(self, name: str, deflated: "Deflated") -> None:
+        """A member whose data was deflated elsewhere (another thread, or another package's zip)."""
+        def job():
+            offset = self.f.tell()
+            raw = name.encode()
+            self.f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x0808, 8, self._dostime, self._dosdate,
+                                     0, 0, 0, len(raw), 0) + raw)
+            for piece in deflated.pieces:
+                self.f.write(piece)
+            self.f.write(struct.pack("<IIII", 0x08074B50, deflated.crc, deflated.csize, deflated.size))
+            self.entries.append((name, deflated.crc, deflated.csize, deflated.size, offset))
+        if deflated.size >= _LIMIT or deflated.csize >= _LIMIT:
+            raise ValueError(f"{name} is {deflated.size} bytes: over the 4 GiB a zip member may hold here")
+        self._submit(job)
+
     def writestr(self, name: str, data: bytes) -> None:
         with self.member(name) as m:
             m.write(data)
@@ -132,3 +147,27 @@ class _Member:
 def _dos_now():
     t = time.localtime()
     return (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2), ((t.tm_year - 1980) << 9) | (t.tm_mon << 4) | t.tm_mday
+
+
+class Deflated:
+    """A member's data deflated in memory: raw deflate pieces, CRC-32 and sizes."""
+
+    def __init__(self):
+        self._deflate = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
+        self.pieces, self.crc, self.size, self.csize = [], 0, 0, 0
+
+    def write(self, data) -> None:
+        if not isinstance(data, bytes):
+            data = memoryview(data).cast("B")
+        self.crc = isal_zlib.crc32(data, self.crc)
+        self.size += len(data)
+        out = self._deflate.compress(data)
+        if out:
+            self.pieces.append(out)
+            self.csize += len(out)
+
+    def close(self) -> "Deflated":
+        out = self._deflate.flush()
+        self.pieces.append(out)
+        self.csize += len(out)
+        return self
