@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 
 from . import tokenizer
@@ -19,7 +20,7 @@ def _weights_args(p: argparse.ArgumentParser, default: str) -> None:
 def prediction_json(token_ids, ids, probs, logits) -> dict:
     """The shape every command that reports a prediction prints with --json."""
     return {"token_ids": [int(i) for i in token_ids],
-            "top": [{"id": int(i), "token": tokenizer.token_text(i), "prob": float(p), "logit": float(logits[i])}
+            "top": [{"id": int(i), "token": tokenizer.token_text(i), "prob": float(p), "logit": float(logits[int(i)])}
                     for i, p in zip(ids, probs)]}
 
 
@@ -54,6 +55,101 @@ def cmd_predict(a) -> None:
 
 
 DEFAULT_PROMPT = "If today is Monday, tomorrow is"
+
+
+def workbook_prediction(book) -> dict:
+    """The prediction as the workbook computed it, in predict --json's shape."""
+    from . import engine
+    count = int(engine.read_range(book, "TokenCount")[0, 0])
+    ids = engine.read_range(book, "TokenIds")[:count, 0]
+    top = engine.read_range(book, "TopIds")[:, 0]
+    probs = engine.read_range(book, "TopProbs")[:, 0]
+    logits = engine.read_range(book, "Logits")[:, 0]
+    return prediction_json(ids, top, probs, logits)
+
+
+def _output_path(a):
+    from pathlib import Path
+    src = Path(a.book)
+    if not src.is_file():
+        raise XlgptError(f"{src}: no such workbook")
+    if a.in_place:
+        return src
+    if not a.out:
+        raise XlgptError("say where to write: --out PATH, or --in-place to overwrite the workbook")
+    out = Path(a.out)
+    if out.exists() and not a.force:
+        raise XlgptError(f"{out} exists: pass --force to overwrite it, or choose another --out")
+    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+        raise XlgptError(f"--out {out}: cannot write to the folder {out.parent}")
+    return out
+
+
+def cmd_recalc(a) -> None:
+    from . import recalc
+    from pathlib import Path
+    out = _output_path(a)
+    rb = recalc.recalculate_file(Path(a.book), out, a.set or [])
+    pred = workbook_prediction(rb.book)
+    failed = []
+    if a.check:
+        from .check import check
+        for stage, diff, ok in check(rb.book):
+            if not ok:
+                failed.append(f"{stage} (max relative difference {diff:.3g})")
+    if a.json:
+        pred["check"] = None if not a.check else ("ok" if not failed else failed)
+    print_prediction(pred, a.json)
+    if failed:
+        raise XlgptError(f"--check: the workbook disagrees with the oracle at {', '.join(failed)}")
+    if a.check and not a.json:
+        print("check: every stage equals the oracle within 1e-9 (relative to the stage's largest value)")
+
+
+def cmd_generate(a) -> None:
+    import numpy as np
+    from pathlib import Path
+    from . import engine, recalc, tokenizer
+    from .xlsx.reader import read
+    src = Path(a.book)
+    if not src.is_file():
+        raise XlgptError(f"{src}: no such workbook")
+    rb = read(src)
+    book = rb.book
+    engine.recalculate(book)
+    rng = np.random.default_rng(a.seed)
+    ids_ref = book.names.get("TokenIds")
+    if ids_ref is None or "TokenCount" not in book.names:
+        raise XlgptError(f"{src}: not an xlgpt workbook (no TokenIds or TokenCount)")
+    count = int(engine.read_range(book, "TokenCount")[0, 0])
+    capacity = engine.read_range(book, "TokenIds").shape[0]
+    ids = [int(i) for i in engine.read_range(book, "TokenIds")[:count, 0]]
+    print(tokenizer.decode(ids), end="", flush=True)
+    for _ in range(a.tokens):
+        if count >= capacity:
+            print(file=sys.stderr)
+            raise XlgptError(f"the workbook's context is full ({capacity} tokens): build it with a larger --context")
+        nxt = _choose(engine, book, a, rng)
+        print(tokenizer.token_text(nxt), end="", flush=True)
+        sheet, _, cell = ids_ref.rpartition("!")
+        first = recalc.parse_set(book, f"{sheet}!{cell.split(':')[0]}=0")
+        recalc.apply(book, recalc.Edit(first.sheet, first.row + count, first.col, float(nxt)))
+        count_edit = recalc.parse_set(book, f"TokenCount={count + 1}")
+        recalc.apply(book, count_edit)
+        count += 1
+        engine.recalculate(book)
+    print()
+
+
+def _choose(engine, book, a, rng) -> int:
+    """The next token from the workbook's values: its top token, or a sample of its logits."""
+    import numpy as np
+    if a.temperature <= 0:
+        return int(engine.read_range(book, "NextTokenId")[0, 0])
+    logits = engine.read_range(book, "Logits")[:, 0] / a.temperature
+    top = np.argsort(-logits, kind="stable")[:a.top_k] if a.top_k else np.arange(len(logits))
+    p = np.exp(logits[top] - logits[top].max())
+    return int(rng.choice(top, p=p / p.sum()))
 
 
 def cmd_build(a) -> None:
@@ -130,6 +226,25 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="PATH", help="the .xlsx to write (default: output/WEIGHTS-N.xlsx)")
     p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     p.set_defaults(run=cmd_build)
+
+    p = sub.add_parser("recalc", help="evaluate every formula of a workbook and write the values back")
+    p.add_argument("book")
+    p.add_argument("--set", action="append", metavar="REF=VALUE",
+                   help="edit a cell first: 'Sheet'!B7=0.5 or a defined name, Prompt=text (repeatable)")
+    p.add_argument("--out", metavar="PATH", help="write the recalculated workbook here")
+    p.add_argument("--in-place", action="store_true", help="overwrite BOOK")
+    p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    p.add_argument("--check", action="store_true", help="also compare every stage with the NumPy oracle")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_recalc)
+
+    p = sub.add_parser("generate", help="append the predicted token and recalculate, N times")
+    p.add_argument("book")
+    p.add_argument("--tokens", type=int, default=10, metavar="N")
+    p.add_argument("--temperature", type=float, default=0.0, metavar="T", help="0 (default): greedy")
+    p.add_argument("--top-k", type=int, default=0, metavar="K", help="sample among the K most likely (0: all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=cmd_generate)
     return ap
 
 

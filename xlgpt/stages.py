@@ -260,3 +260,22 @@ def _col_abs(column: Area) -> str:
 def _row_abs(row: Area) -> str:
     """A one-row area's first cell with the row fixed, for a formula filled down: 'h.0.ln_1.weight'!A$1."""
     return refs.qualified(row.sheet, refs.cell(row.row, row.col, abs_row=True))
+
+
+def position_stages(cfg: GPT2Config):
+    """(tab, first data column, width, oracle name) of every tab whose rows are positions, in order."""
+    d = cfg.n_embd
+    yield "embed", FIRST_COL, d, "embed"
+    for i in range(cfg.n_layer):
+        h = f"h.{i}"
+        yield f"{h}.ln_1", FIRST_COL + 3, d, f"{h}.ln_1"
+        yield f"{h}.attn.c_attn", FIRST_COL, 3 * d, f"{h}.attn.c_attn"
+        yield f"{h}.attn.z", FIRST_COL, d, f"{h}.attn.z"
+        yield f"{h}.attn.c_proj", FIRST_COL, d, f"{h}.attn.c_proj"
+        yield f"{h}.resid_mid", FIRST_COL, d, f"{h}.resid_mid"
+        yield f"{h}.ln_2", FIRST_COL + 3, d, f"{h}.ln_2"
+        yield f"{h}.mlp.c_fc", FIRST_COL, 4 * d, f"{h}.mlp.c_fc"
+        yield f"{h}.mlp.gelu", FIRST_COL, 4 * d, f"{h}.mlp.gelu"
+        yield f"{h}.mlp.c_proj", FIRST_COL, d, f"{h}.mlp.c_proj"
+        yield f"{h}.resid_post", FIRST_COL, d, f"{h}.resid_post"
+    yield "ln_f", FIRST_COL + 3, d, "ln_f"

@@ -39,6 +39,20 @@ class Group:
         return self.row, self.col, self.row + self.nrows, self.col + self.ncols
 
 
+def read_range(book: Book, target: str) -> np.ndarray:
+    """The current values of a defined name or a reference such as 'Tokens'!$B$5:$B$20, as a 2-D array."""
+    text = book.names.get(target, target)
+    node = parse(text)
+    if isinstance(node, Name):
+        raise XlgptError(f"{target} is not a defined name of this workbook")
+    if not isinstance(node, Ref) or node.sheet is None:
+        raise XlgptError(f"{target} does not name cells of one sheet")
+    store = Store(book)
+    if not store.has_sheet(node.sheet):
+        raise XlgptError(f"{target}: no sheet named {node.sheet}")
+    return store.region(node.sheet, node.r0, node.c0, node.r1 - node.r0 + 1, node.c1 - node.c0 + 1)
+
+
 def recalculate(book: Book) -> None:
     """Evaluate every formula block of the book and store the results in its `values`."""
     store = Store(book)

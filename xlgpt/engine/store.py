@@ -7,25 +7,41 @@ from ..xlsx.numbers import written_values
 from .values import block_array
 
 
+class _Arrays(dict):
+    """id(block) -> the block's values as float64 or object, made on first use."""
+
+    def __init__(self, blocks):
+        super().__init__()
+        self.blocks = blocks
+
+    def __missing__(self, key):
+        b = self.blocks[key]
+        if isinstance(b, Values):
+            # a float32 block stands for the decimals written for it (xlsx/numbers.py)
+            a = written_values(b.data) if b.data.dtype == np.float32 else np.asarray(b.data, dtype=np.float64)
+        elif isinstance(b, Texts):
+            a = block_array(b.data)
+        elif b.values is not None:
+            a = b.values
+        else:
+            a = np.full(b.shape, np.nan)  # not yet computed
+        self[key] = a
+        return a
+
+
 class Store:
     def __init__(self, book: Book):
         self.book = book
         self.blocks = {}  # sheet -> [(r0, c0, r1, c1, block)] with exclusive ends
-        self.arrays = {}  # id(block) -> its values as float64 or object array
+        by_id = {}
         for sheet in book.sheets:
             entries = []
             for b in sheet.blocks:
                 rows, cols = b.shape
                 entries.append((b.row, b.col, b.row + rows, b.col + cols, b))
-                if isinstance(b, Values):
-                    # a float32 block stands for the decimals written for it (xlsx/numbers.py)
-                    self.arrays[id(b)] = (written_values(b.data) if b.data.dtype == np.float32
-                                          else np.asarray(b.data, dtype=np.float64))
-                elif isinstance(b, Texts):
-                    self.arrays[id(b)] = block_array(b.data)
-                elif isinstance(b, Formulas):
-                    self.arrays[id(b)] = np.full((rows, cols), np.nan)  # not yet computed
+                by_id[id(b)] = b
             self.blocks[sheet.name] = entries
+        self.arrays = _Arrays(by_id)
 
     def has_sheet(self, name: str) -> bool:
         return name in self.blocks

@@ -14,30 +14,36 @@ from ..parallel import ordered_map
 from .numbers import cells_bytes, rows_bytes
 from .sharedstrings import SharedStrings
 from .styles import STYLE_INDEX
+from ..engine.values import XlError
 from .xml import DECLARATION, MAIN_NS, REL_NS, attr, escape, text_element
 
 ROW_CHUNK = 1024
 ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"}
 
 
-def worksheet_chunks(sheet: Sheet, strings: SharedStrings, selected: bool = False):
-    """Yield the sheet's XML as byte chunks."""
+def worksheet_chunks(sheet: Sheet, strings: SharedStrings | None, selected: bool = False):
+    """Yield the sheet's XML as byte chunks; strings None: text as inline strings."""
     nrows, ncols = sheet.extent
     dim = refs.area(0, 0, max(nrows, 1), max(ncols, 1), absolute=False)
     yield (DECLARATION + f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><dimension ref="{dim}"/>'
            + _sheet_views(sheet, selected) + '<sheetFormatPr defaultRowHeight="15"/>' + _cols(sheet)
            + "<sheetData>").encode()
+    yield from sheet_data_chunks(sheet, strings)
+    yield _tail(sheet)
+
+
+def sheet_data_chunks(sheet: Sheet, strings: SharedStrings | None):
+    """The rows inside <sheetData>, as byte chunks."""
     if is_value_sheet(sheet):
         yield from _value_rows(sheet.blocks[0])  # a weight tab: no Python per row or cell
     else:
-        yield from _mixed_rows(sheet, strings, nrows)
-    yield _tail(sheet)
+        yield from _mixed_rows(sheet, strings, sheet.extent[0])
 
 
 def is_value_sheet(sheet: Sheet) -> bool:
     """A tab that is one block of numbers from A1, as a weight tab is: written without Python per row."""
     return (len(sheet.blocks) == 1 and isinstance(sheet.blocks[0], Values) and sheet.blocks[0].col == 0
-            and not sheet.blocks[0].style and not sheet.links and not sheet.color_scales)
+            and sheet.blocks[0].row == 0 and not sheet.blocks[0].style and not sheet.links and not sheet.color_scales)
 
 
 def _value_rows(block: Values):
@@ -101,16 +107,15 @@ def _cols(sheet: Sheet) -> str:
 
 def _segments(block, lo: int, hi: int, strings: SharedStrings, shared_id):
     """(row, first col, bytes) for rows lo..hi-1 of a block."""
-    style = f' s="{STYLE_INDEX[block.style]}"' if block.style else ""
+    style = _style(block.style)
     if isinstance(block, Values):
-        body = cells_bytes(block.data[lo - block.row:hi - block.row])
-        first = refs.cell(0, block.col)[:-1]  # the column letters
-        for i, row in enumerate(range(lo, hi)):
-            # the first cell says where the run starts; the rest follow it (numbers.py writes no `r`)
-            line = body[i]
-            if style:
-                line = line.replace(b"<c>", b"<c%s>" % style.encode())
-            yield row, block.col, f'<c r="{first}{row + 1}"'.encode() + line[2:]
+        # numbers among formulas: each cell with its position and an explicit type, which the reader's
+        # fast path relies on to tell them from the cached values of array formulas
+        letters = [refs.col_letters(block.col + j) for j in range(block.shape[1])]
+        for row in range(lo, hi):
+            vals = block.data[row - block.row].tolist()
+            yield row, block.col, "".join(f'<c r="{c}{row + 1}"{style} t="n"><v>{_number(v)}</v></c>'
+                                          for c, v in zip(letters, vals) if v == v).encode()
     elif isinstance(block, Texts):
         for row in range(lo, hi):
             parts = [_constant(refs.cell(row, block.col + j), v, style, strings)
@@ -120,14 +125,28 @@ def _segments(block, lo: int, hi: int, strings: SharedStrings, shared_id):
         yield from _formula_segments(block, lo, hi, style, shared_id)
 
 
-def _constant(ref: str, v, style: str, strings: SharedStrings) -> str:
+def _style(style) -> str:
+    """A style by name (the builder's), or an xf index as read from a package (kept as it was)."""
+    if style is None:
+        return ""
+    return f' s="{style if isinstance(style, int) else STYLE_INDEX[style]}"' if style else ""
+
+
+def _constant(ref: str, v, style: str, strings: SharedStrings | None) -> str:
+    if isinstance(v, XlError):
+        return f'<c r="{ref}"{style} t="e"><v>{v}</v></c>'
+    if isinstance(v, bool):
+        return f'<c r="{ref}"{style} t="b"><v>{int(v)}</v></c>'
     if isinstance(v, str):
+        if strings is None:
+            return f'<c r="{ref}"{style} t="inlineStr"><is>{text_element("t", v)}</is></c>'
         return f'<c r="{ref}"{style} t="s"><v>{strings.add(v)}</v></c>'
-    return f'<c r="{ref}"{style}><v>{_number(v)}</v></c>'
+    return f'<c r="{ref}"{style} t="n"><v>{_number(v)}</v></c>'
 
 
 def _number(v) -> str:
-    return repr(float(v)) if float(v) != int(v) or abs(v) >= 1e15 else str(int(v))
+    v = float(v)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
 
 
 def _cached(v) -> tuple[str, str]:
@@ -153,6 +172,7 @@ def _formula_segments(f: Formulas, lo: int, hi: int, style: str, shared_id):
         rest, anchor = "", f'<f t="array" ref="{f.ref}">{text}</f>'
     else:
         rest = anchor = f"<f>{text}</f>"
+    prefixes = [f'<c r="{c}' for c in letters]
     if f.values is None and f.kind == "shared":
         # every row but the anchor's is the same text but for the row number: build it once, fill it per row
         template = "".join(f'<c r="{c}\x00"{style}>{rest}</c>' for c in letters)
@@ -167,7 +187,17 @@ def _formula_segments(f: Formulas, lo: int, hi: int, style: str, shared_id):
                     f'<c r="{c}{row + 1}"{style}>{anchor if row == f.row and j == 0 else rest}</c>'
                     for j, c in enumerate(letters)).encode()
             continue
-        cached = _cached_row(f.values[row - f.row])
+        values = f.values[row - f.row]
+        if values.dtype == np.float64 and not style:
+            # the common case, made with as little Python per cell as can be: prefixes and repr
+            mid = f'{row + 1}">{rest}<v>'
+            vals = list(map(repr, values.tolist()))
+            cells = [p + mid + v + "</v></c>" for p, v in zip(prefixes, vals)]
+            if row == f.row:
+                cells[0] = f'<c r="{letters[0]}{row + 1}">{anchor}<v>{vals[0]}</v></c>'
+            yield row, f.col, "".join(cells).encode()
+            continue
+        cached = _cached_row(values)
         yield row, f.col, "".join(
             f'<c r="{c}{row + 1}"{style}{t}>{anchor if row == f.row and j == 0 else rest}{v}</c>'
             for j, (c, (t, v)) in enumerate(zip(letters, cached))).encode()

@@ -1,0 +1,62 @@
+"""`--check`: the oracle run on the weights and tokens as the workbook holds them, compared stage by stage."""
+
+import numpy as np
+
+from . import engine, oracle
+from .book import Book
+from .checkpoint import _config_from_shapes
+from .layout import HEADER_ROWS
+from .models import tensor_shapes
+from .stages import position_stages
+
+REL = 1e-9
+
+
+def workbook_model(book: Book):
+    """(params, config, token ids) read from the workbook's weight tabs and Tokens."""
+    names = {s.name for s in book.sheets}
+    params = {}
+    for name in names:
+        if name.endswith((".weight", ".bias")):
+            a = engine.read_range(book, f"'{name}'!A1:{_last_cell(book, name)}")
+            params[name] = a[0] if name.endswith(".bias") or name.split(".")[-2].startswith("ln") else a
+    cfg = _config_from_shapes(params, "the workbook")
+    for name, shape in tensor_shapes(cfg).items():
+        params[name] = np.asarray(params[name], dtype=np.float64).reshape(shape)
+    count = int(engine.read_range(book, "TokenCount")[0, 0])
+    ids = engine.read_range(book, "TokenIds")[:count, 0].astype(int).tolist()
+    return params, cfg, ids
+
+
+def _last_cell(book, name):
+    from . import refs
+    rows, cols = book.sheet(name).extent
+    return refs.cell(rows - 1, cols - 1)
+
+
+def check(book: Book) -> list[tuple[str, float, bool]]:
+    """(stage, max difference relative to the stage's largest value, within 1e-9) for every stage."""
+    params, cfg, ids = workbook_model(book)
+    ref = oracle.forward(params, cfg, ids)
+    n = len(ids)
+    rows = []
+    for tab, col, width, name in position_stages(cfg):
+        from . import refs
+        got = engine.read_range(book, f"'{tab}'!{refs.area(HEADER_ROWS, col, n, width)}")
+        rows.append(_compare(tab, got, ref[name]))
+    rows.append(_compare("Logits", engine.read_range(book, "Logits")[:, 0], ref["logits"][-1]))
+    top_ids, top_probs = oracle.top_k(ref["logits"][-1], len(engine.read_range(book, "TopIds")))
+    got_ids = engine.read_range(book, "TopIds")[:, 0]
+    rows.append(("TopIds", float(np.sum(got_ids != top_ids)), bool(np.array_equal(got_ids, top_ids))))
+    rows.append(_compare("TopProbs", engine.read_range(book, "TopProbs")[:, 0], top_probs))
+    return rows
+
+
+def _compare(stage, got, want):
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return stage, float("inf"), False
+    scale = float(np.max(np.abs(want))) or 1.0
+    diff = float(np.max(np.abs(got - want))) / scale if got.shape == want.shape else float("inf")
+    return stage, diff, diff <= REL

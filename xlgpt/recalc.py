@@ -1,0 +1,155 @@
+"""`xlgpt recalc`: read a workbook, apply edits, evaluate every formula, write the values back.
+
+Writing back keeps the package as it was wherever nothing changed: an unchanged weight tab is copied as its
+compressed bytes, every other part too, and a sheet with formulas keeps everything outside its <sheetData>
+(widths, panes, links, heat maps); only the cells are written anew, with their cached values.
+"""
+
+import os
+import re
+import struct
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import engine, refs
+from .book import Book, Formulas, Texts, Values
+from .errors import XlgptError
+from .xlsx.reader import ReadBook, read
+from .xlsx.worksheet import sheet_data_chunks
+from .xlsx.zipstream import Deflated, ZipWriter
+
+
+@dataclass
+class Edit:
+    sheet: str
+    row: int
+    col: int
+    value: object
+
+
+def parse_set(book: Book, text: str) -> Edit:
+    """REF=VALUE with REF a cell (Sheet!B7, 'h.0.ln_1.weight'!A1) or a one-cell defined name (Prompt)."""
+    ref, sep, raw = text.partition("=")
+    if not sep:
+        raise XlgptError(f"--set {text}: expected REF=VALUE, e.g. --set 'h.0.mlp.c_fc.weight'!B3=0.5 or --set Prompt=Hi")
+    ref = ref.strip()
+    target = book.names.get(ref) or next((v for k, v in book.names.items() if k.upper() == ref.upper()), None)
+    sheet, _, cell = (target or ref).rpartition("!")
+    sheet = sheet.strip("'").replace("''", "'")
+    if not sheet or sheet not in {s.name for s in book.sheets}:
+        raise XlgptError(f"--set {text}: {ref} is not a defined name or a Sheet!Cell of this workbook")
+    try:
+        row, col, nrows, ncols = refs.parse_area(cell.replace("$", ""))
+    except ValueError:
+        raise XlgptError(f"--set {text}: {cell} is not a cell") from None
+    if nrows * ncols != 1:
+        raise XlgptError(f"--set {text}: {ref} is {nrows}x{ncols} cells; --set edits one cell")
+    return Edit(sheet, row, col, _value(raw))
+
+
+def _value(raw: str):
+    try:
+        return float(raw)
+    except ValueError:
+        return raw
+
+
+def apply(book: Book, edit: Edit) -> None:
+    sheet = book.sheet(edit.sheet)
+    for b in reversed(sheet.blocks):
+        r, c = edit.row - b.row, edit.col - b.col
+        if 0 <= r < b.shape[0] and 0 <= c < b.shape[1]:
+            where = refs.qualified(edit.sheet, refs.cell(edit.row, edit.col))
+            if isinstance(b, Formulas):
+                raise XlgptError(f"--set: {where} holds a formula; --set edits constants (weights, the prompt, gates)")
+            if isinstance(b, Values):
+                if not isinstance(edit.value, float):
+                    raise XlgptError(f"--set: {where} holds a number; {edit.value!r} is not one")
+                if not b.data.flags.writeable or b.data.dtype != np.float64:
+                    b.data = np.array(b.data, dtype=np.float64)  # a cached sheet is read-only: copy on write
+                b.data[r, c] = edit.value
+            else:
+                b.data[r] = list(b.data[r]) + [None] * (c + 1 - len(b.data[r]))
+                b.data[r][c] = edit.value
+            return
+    sheet.add(Values(edit.row, edit.col, np.array([[edit.value]])) if isinstance(edit.value, float)
+              else Texts(edit.row, edit.col, [[edit.value]]))
+
+
+def recalculate_file(src: Path, dest: Path, sets: list[str]) -> ReadBook:
+    """Read src, apply --set edits, recalculate, write dest (through a temporary file)."""
+    rb = read(src)
+    edited = set()
+    for text in sets:
+        edit = parse_set(rb.book, text)
+        apply(rb.book, edit)
+        edited.add(edit.sheet)
+    engine.recalculate(rb.book)
+    write_back(rb, dest, edited)
+    return rb
+
+
+def write_back(rb: ReadBook, dest: Path, edited: set) -> None:
+    dest = Path(dest)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb", buffering=1 << 20) as f, open(rb.path, "rb") as src, zipfile.ZipFile(rb.path) as z:
+            out = ZipWriter(f)
+            try:
+                sheets = {s.part: s_name for s_name, s in rb.sources.items()}
+                for info in z.infolist():
+                    name = sheets.get(info.filename)
+                    if name is None or (rb.sources[name].dense and name not in edited):
+                        out.write_deflated(info.filename, _raw_member(src, info, z))
+                    else:
+                        out.write_deflated(info.filename, _new_sheet(z.read(info.filename), rb.book.sheet(name)))
+            except BaseException:
+                out.abandon()
+                raise
+            out.close()
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+def _raw_member(src, info: zipfile.ZipInfo, z) -> Deflated:
+    """A member exactly as it is stored: its compressed bytes, copied (deflated anew if it was stored raw)."""
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        d = Deflated()
+        d.write(z.read(info.filename))
+        return d.close()
+    src.seek(info.header_offset)
+    header = src.read(30)
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    src.seek(info.header_offset + 30 + name_len + extra_len)
+    d = Deflated()
+    d.pieces, d.crc, d.size, d.csize = [src.read(info.compress_size)], info.CRC, info.file_size, info.compress_size
+    return d
+
+
+_SHEET_DATA = re.compile(rb"<sheetData\s*/>|<sheetData\b[^>]*>.*</sheetData>", re.S)
+
+
+def _new_sheet(xml: bytes, sheet) -> Deflated:
+    """The sheet's XML with its cells written anew (values included) and everything else kept."""
+    m = _SHEET_DATA.search(xml)
+    if m is None:
+        raise XlgptError(f"sheet {sheet.name}: no <sheetData> element; the workbook is damaged")
+    d = Deflated()
+    d.write(xml[:m.start()] + b"<sheetData>")
+    for chunk in sheet_data_chunks(sheet, None):
+        d.write(chunk)
+    d.write(b"</sheetData>" + xml[m.end():])
+    return d.close()

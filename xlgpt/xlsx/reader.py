@@ -1,0 +1,347 @@
+"""Read an .xlsx into a Book: xlgpt's own workbooks, and the same after Excel or LibreOffice saved them.
+
+Dense numeric sheets (weight tabs) are parsed with one regular expression and NumPy, and remembered on disk
+by the zip directory's CRC-32 and sizes, so an unchanged weight tab is not parsed again. Other sheets are
+read with ElementTree; their formulas are grouped into blocks of cells that share one relative formula
+(xlsx shared formulas, or runs of cells whose formulas are the same relative to their position).
+"""
+
+import os
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import refs
+from ..book import Book, Formulas, Sheet, Texts, Values
+from ..errors import XlgptError
+from ..formula_text import relative_key, shifted
+from .xml import unescape
+
+NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("XLGPT_CACHE") or Path.home() / ".cache" / "xlgpt") / "sheets"
+
+
+@dataclass
+class SheetSource:
+    """Where a sheet came from in the package, for writing it back."""
+    part: str  # xl/worksheets/sheetN.xml
+    dense: bool  # one block of numbers from A1 (a weight tab)
+    array_cells: set = field(default_factory=set)  # (row, col) of array-formula cells other than anchors
+
+
+@dataclass
+class ReadBook:
+    book: Book
+    path: Path
+    sources: dict  # sheet name -> SheetSource
+
+
+def read(path, use_cache: bool = True) -> ReadBook:
+    path = Path(path)
+    try:
+        z = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise XlgptError(f"{path}: not an .xlsx workbook ({e})") from None
+    with z:
+        names = set(z.namelist())
+        if "xl/workbook.xml" not in names:
+            raise XlgptError(f"{path}: not an .xlsx workbook (no xl/workbook.xml)")
+        wb = ET.fromstring(z.read("xl/workbook.xml"))
+        rels = {r.get("Id"): r.get("Target") for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))}
+        strings = _shared_strings(z) if "xl/sharedStrings.xml" in names else []
+        book, sources = Book(), {}
+        for s in wb.iter(NS + "sheet"):
+            target = rels[s.get(REL)]
+            part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            sheet, source = _read_sheet(z, s.get("name"), part, strings, use_cache)
+            book.add(sheet)
+            sources[sheet.name] = source
+        for dn in wb.iter(NS + "definedName"):
+            if dn.get("localSheetId") is None and not dn.get("name", "").startswith("_xlnm."):
+                book.names[dn.get("name")] = dn.text or ""
+    return ReadBook(book, path, sources)
+
+
+def _shared_strings(z) -> list[str]:
+    out = []
+    for si in ET.fromstring(z.read("xl/sharedStrings.xml")).iter(NS + "si"):
+        out.append(unescape("".join(t.text or "" for t in si.iter(NS + "t"))))
+    return out
+
+
+# ---- dense numeric sheets -------------------------------------------------------------------------------
+
+_V = re.compile(rb"<v>([^<]*)</v>")
+_ROW_R = re.compile(rb"<row\b[^>]*?\br=\"(\d+)\"")
+
+
+def _read_sheet(z, name, part, strings, use_cache):
+    info = z.getinfo(part)
+    key = f"{info.CRC:08x}-{info.compress_size}-{info.file_size}"
+    cached = cache_dir() / f"{key}.npy"
+    if use_cache and cached.exists():
+        data = np.load(cached, mmap_mode="r")
+        return Sheet(name, blocks=[Values(0, 0, data)]), SheetSource(part, True)
+    xml = z.read(part)
+    data = _dense(xml)
+    if data is not None:
+        if use_cache:
+            _remember(cached, data)
+        return Sheet(name, blocks=[Values(0, 0, data)]), SheetSource(part, True)
+    fast = _xlgpt_layout(xml, name, part, strings)
+    return fast if fast is not None else _general(xml, name, part, strings)
+
+
+def _dense(xml: bytes):
+    """The sheet as one float64 array when it is numbers only, rows 1..n full from column A; else None."""
+    if b"<f" in xml or b't="s"' in xml or b't="str"' in xml or b't="e"' in xml or b't="b"' in xml \
+            or b"inlineStr" in xml:
+        return None
+    start, end = xml.find(b"<sheetData"), xml.find(b"</sheetData>")
+    if start < 0 or end < 0:
+        return None
+    body = xml[start:end]
+    rows = body.split(b"</row>")[:-1]
+    if not rows:
+        return None
+    counts = {r.count(b"<v>") for r in rows}
+    if len(counts) != 1 or 0 in counts:
+        return None
+    numbers = [int(n) for n in _ROW_R.findall(body)]
+    if numbers != list(range(1, len(rows) + 1)):
+        return None
+    ncols = counts.pop()
+    # every cell with a position must sit where its order puts it: check the first and last of each row
+    first = re.findall(rb"<row\b[^>]*>\s*<c\b([^>]*)>", body)
+    if any(b' r="' in a and not re.search(rb' r="A\d+"', a) for a in first):
+        return None
+    last_col = refs.col_letters(ncols - 1).encode()
+    lasts = re.findall(rb'<c r="([A-Z]+)\d+"[^>]*>(?:(?!<c[ >]).)*</row>', body + b"</row>", re.S)
+    if lasts and any(c != last_col for c in lasts[:3]):
+        return None
+    values = np.array(_V.findall(body))
+    try:
+        return values.astype(np.float64).reshape(len(rows), ncols)
+    except ValueError:
+        return None
+
+
+def _remember(file: Path, data: np.ndarray) -> None:
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, data)
+        tmp.replace(file)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+# ---- formula tabs as xlgpt writes them --------------------------------------------------------------------
+
+_ANCHOR = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*><f t="(shared|array)" ref="([A-Z]+\d+(?::[A-Z]+\d+)?)"'
+                     rb'(?: si="(\d+)")?>([^<]*)</f>')
+_PLAIN = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*><f>([^<]*)</f>')
+_TYPED = re.compile(rb'<c r="([A-Z]+)(\d+)"(?: s="(\d+)")? t="(n|s|b|e|inlineStr)"[^>]*>'
+                    rb'(?:<v>([^<]*)</v>|<is>(.*?)</is>)</c>', re.S)
+_STYLE = re.compile(rb' s="(\d+)"')
+_COLS: dict = {}
+
+
+def _col(letters: bytes) -> int:
+    c = _COLS.get(letters)
+    if c is None:
+        c = _COLS[letters] = refs.col_index(letters.decode())
+    return c
+
+
+def _xlgpt_layout(xml: bytes, name, part, strings):
+    """A sheet where every formula is a shared or array anchor (with its range), a shared formula's other
+    cell, or a single <f>, and every constant has an explicit type: read with three regular expressions,
+    without a Python step per formula cell. None when the cell counts show the sheet is not like that."""
+    import html
+    blocks, array_cells, areas, shared_rest = [], set(), 0, 0
+    for m in _ANCHOR.finditer(xml):
+        row, col = int(m.group(2)) - 1, _col(m.group(1))
+        r0, c0, nr, nc = refs.parse_area(m.group(4).decode())
+        if (r0, c0) != (row, col):
+            return None
+        text = html.unescape(m.group(6).decode())
+        kind = m.group(3).decode()
+        style = _STYLE.search(m.group(0)[:m.group(0).index(b">")])
+        blocks.append(Formulas(row, col, nr, nc, text, kind if nr * nc > 1 or kind == "array" else "cell",
+                               style=int(style.group(1)) if style else None))
+        if kind == "array":
+            areas += nr * nc - 1
+            array_cells.update((row + i, col + j) for i in range(nr) for j in range(nc) if i or j)
+        else:
+            shared_rest += nr * nc - 1
+    plain = 0
+    for m in _PLAIN.finditer(xml):
+        style = _STYLE.search(m.group(0)[:m.group(0).index(b">")])
+        blocks.append(Formulas(int(m.group(2)) - 1, _col(m.group(1)), 1, 1, html.unescape(m.group(3).decode()),
+                               "cell", style=int(style.group(1)) if style else None))
+        plain += 1
+    constants, styles = {}, {}
+    for m in _TYPED.finditer(xml):
+        t, v = m.group(4), m.group(5)
+        if t == b"n":
+            value = float(v)
+        elif t == b"s":
+            value = strings[int(v)]
+        elif t == b"b":
+            value = v.strip() in (b"1", b"true")
+        elif t == b"e":
+            from ..engine.values import ERROR_CODES
+            value = ERROR_CODES.get(v.decode().strip(), v.decode())
+        else:
+            value = unescape(html.unescape(re.sub(rb"<[^>]+>", b"", m.group(6)).decode()))
+        cell = int(m.group(2)) - 1, _col(m.group(1))
+        constants[cell] = value
+        if m.group(3):
+            styles[cell] = int(m.group(3))
+    anchors = len(blocks) - plain
+    cells = xml.count(b"<c ") + xml.count(b"<c>")
+    if xml.count(b'<f t="shared" si="') != shared_rest or cells != anchors + shared_rest + plain + areas + len(constants):
+        return None
+    return Sheet(name, blocks=blocks + _constant_blocks(constants, styles)), SheetSource(part, False, array_cells)
+
+
+# ---- everything else ------------------------------------------------------------------------------------
+
+def _general(xml: bytes, name: str, part: str, strings: list[str]):
+    constants, styles = {}, {}  # (row, col) -> value, style index
+    formulas = {}  # (row, col) -> (key, text); text None for shared children (derived from the anchor)
+    shared = {}  # si -> (row, col, text) of the anchor
+    arrays = []  # (row, col, nrows, ncols, text)
+    root = ET.fromstring(xml)
+    for row_el in root.iter(NS + "row"):
+        r = int(row_el.get("r")) - 1 if row_el.get("r") else None
+        col = -1
+        for c in row_el.iter(NS + "c"):
+            ref = c.get("r")
+            if ref:
+                r, col = refs.parse_cell(ref)
+            else:
+                col += 1
+            f = c.find(NS + "f")
+            if f is not None:
+                kind = f.get("t")
+                if kind == "array":
+                    arrays.append((r, col) + refs.parse_area(f.get("ref"))[2:] + (f.text or "",))
+                elif kind == "shared":
+                    si = f.get("si")
+                    if f.text:
+                        shared[_SharedId(si)] = (r, col, f.text)
+                    formulas[r, col] = _SharedId(si)
+                else:
+                    formulas[r, col] = f.text or ""
+                continue
+            constants[r, col] = _cell_value(c, strings)
+            if c.get("s") not in (None, "0"):
+                styles[r, col] = int(c.get("s"))
+    def text_at(r, col):
+        """A cell's formula; a shared formula's other cells take their anchor's, moved."""
+        f = formulas[r, col]
+        if not isinstance(f, _SharedId):
+            return f
+        ar, ac, text = shared[f]
+        return text if (r, col) == (ar, ac) else shifted(text, r - ar, col - ac)
+    array_cells = set()
+    blocks = []
+    for r, col, nr, nc, text in arrays:
+        blocks.append(Formulas(r, col, nr, nc, text, "array"))
+        array_cells.update((r + i, col + j) for i in range(nr) for j in range(nc) if i or j)
+    for cell in array_cells:
+        constants.pop(cell, None)  # the cached values of an array formula's other cells
+    blocks += _formula_blocks(formulas, shared, text_at)
+    blocks += _constant_blocks(constants, styles)
+    return Sheet(name, blocks=blocks), SheetSource(part, False, array_cells)
+
+
+class _SharedId(str):
+    """A shared formula's si, told apart from formula text."""
+
+
+def _cell_value(c, strings):
+    t = c.get("t", "n")
+    if t == "inlineStr":
+        return unescape("".join(x.text or "" for x in c.iter(NS + "t")))
+    v = c.findtext(NS + "v")
+    if v is None:
+        return None
+    if t == "s":
+        return strings[int(v)]
+    if t == "str":
+        return unescape(v)
+    if t == "b":
+        return v.strip() in ("1", "true")
+    if t == "e":
+        from ..engine.values import ERROR_CODES
+        return ERROR_CODES.get(v.strip(), v)
+    return float(v)
+
+
+def _runs(cells: dict, key_of):
+    """Rectangles of cells with equal keys: runs along rows, merged down while they line up."""
+    by_row = {}
+    for (r, c) in cells:
+        by_row.setdefault(r, []).append(c)
+    open_rects, done = {}, []  # (c0, c1, key) -> [r0, r1]
+    for r in sorted(by_row):
+        cols = sorted(by_row[r])
+        runs, start = [], 0
+        for i in range(1, len(cols) + 1):
+            if i == len(cols) or cols[i] != cols[i - 1] + 1 or key_of(r, cols[i]) != key_of(r, cols[start]):
+                runs.append((cols[start], cols[i - 1], key_of(r, cols[start])))
+                start = i
+        still = {}
+        for run in runs:
+            rect = open_rects.pop(run, None)
+            if rect is not None and rect[1] == r - 1:
+                rect[1] = r
+                still[run] = rect
+            else:
+                still[run] = [r, r]
+        done += [(rect[0], run[0], rect[1] - rect[0] + 1, run[1] - run[0] + 1) for run, rect in open_rects.items()]
+        open_rects = still
+    done += [(rect[0], run[0], rect[1] - rect[0] + 1, run[1] - run[0] + 1) for run, rect in open_rects.items()]
+    return done
+
+
+def _formula_blocks(formulas, shared, text_at):
+    keys = {}
+
+    def key_of(r, c):
+        k = keys.get((r, c))
+        if k is None:
+            f = formulas[r, c]
+            k = keys[r, c] = ("si", str(f)) if isinstance(f, _SharedId) else relative_key(f, r, c)
+        return k
+    return [Formulas(r, c, nr, nc, text_at(r, c), "shared" if nr * nc > 1 else "cell")
+            for r, c, nr, nc in _runs(formulas, key_of)]
+
+
+def _constant_blocks(constants, styles):
+    """Rectangles of constants of one kind (numbers, or anything else) and one cell style."""
+    def key_of(r, c):
+        v = constants[r, c]
+        return ("number" if type(v) is float else "other", styles.get((r, c)))
+    out = []
+    for r, c, nr, nc in _runs(constants, key_of):
+        cells = [[constants[r + i, c + j] for j in range(nc)] for i in range(nr)]
+        kind, style = key_of(r, c)
+        if kind == "number":
+            out.append(Values(r, c, np.array(cells, dtype=np.float64), style=style))
+        else:
+            out.append(Texts(r, c, cells, style=style))
+    return out
