@@ -29,3 +29,10 @@ def hf_dir(tmp_path_factory, hf_tiny):
 
 def soffice_path():
     return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sheet_cache(tmp_path_factory):
+    """Each test run keeps its own cache of parsed weight sheets, never the user's."""
+    import os
+    os.environ["XLGPT_CACHE"] = str(tmp_path_factory.mktemp("xlgpt-cache"))

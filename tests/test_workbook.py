@@ -34,7 +34,7 @@ class Built:
         self.ids = tokenizer.encode(PROMPT)
         self.n_ctx = n_ctx
         self.path = tmp / "book.xlsx"
-        write_book(builder.build_book(self.ckpt, PROMPT, n_ctx), self.path)
+        write_book(builder.build_workbook(self.ckpt, PROMPT, n_ctx), self.path)
         as_written = {k: written_values(v) for k, v in self.ckpt.params.items()}
         self.ref = oracle.forward(as_written, self.ckpt.config, self.ids)
         self.ref_top_ids, self.ref_top_probs = oracle.top_k(self.ref["logits"][-1], builder.TOP_K)

@@ -1,0 +1,85 @@
+"""xlgpt recalc on built workbooks: every stage equals the oracle, after a LibreOffice round trip too, and an
+edited weight changes the logits exactly as the oracle says."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from test_workbook import PROMPT, REL, Built, _need_libreoffice, check_against_oracle
+from workbook_io import named, numbers, open_values
+from xlgpt import checkpoint, libreoffice, oracle, tokenizer
+from xlgpt.xlsx.numbers import written_values
+
+
+def recalc(*args):
+    r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "recalc", *map(str, args)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return Built(tmp_path_factory.mktemp("tiny"), "random:tiny")
+
+
+def test_build_caches_the_engines_values(tiny):
+    """The built file shows its answers as written: cached values equal the oracle without any recalculation."""
+    check_against_oracle(open_values(tiny.path), tiny)
+
+
+def test_recalc_reproduces_every_stage(tiny, tmp_path):
+    out = tmp_path / "recalc.xlsx"
+    r = recalc(tiny.path, "--out", out, "--check")
+    assert "check: every stage equals the oracle" in r.stdout
+    check_against_oracle(open_values(out), tiny)
+
+
+def test_set_weight_changes_logits_as_the_oracle_does(tiny, tmp_path):
+    out = tmp_path / "edited.xlsx"
+    recalc(tiny.path, "--out", out, "--set", "'h.1.mlp.c_fc.weight'!C4=2.5", "--set", "'ln_f.bias'!E1=-0.75")
+    params = {k: written_values(v) for k, v in tiny.ckpt.params.items()}
+    params["h.1.mlp.c_fc.weight"][3, 2] = 2.5
+    params["ln_f.bias"][4] = -0.75
+    want = oracle.forward(params, tiny.ckpt.config, tiny.ids)["logits"][-1]
+    got = numbers(named(open_values(out), "Logits"))[:, 0]
+    assert np.max(np.abs(got - want)) <= REL * np.max(np.abs(want))
+    assert np.max(np.abs(got - tiny.ref["logits"][-1])) > 1e-6, "the edit had no effect: the test proves nothing"
+
+
+def test_recalc_never_overwrites_unless_asked(tiny, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "recalc", str(tiny.path)], capture_output=True, text=True)
+    assert r.returncode == 2 and "--out PATH, or --in-place" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "recalc", str(tiny.path), "--set", "'embed'!C5=1",
+                        "--out", str(tmp_path / "x.xlsx")], capture_output=True, text=True)
+    assert r.returncode == 2 and "holds a formula" in r.stderr and not (tmp_path / "x.xlsx").exists()
+
+
+def test_generate_appends_the_workbooks_prediction(tiny):
+    r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "generate", str(tiny.path), "--tokens", "3"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    ids = list(tiny.ids)
+    params = {k: written_values(v) for k, v in tiny.ckpt.params.items()}
+    for _ in range(3):  # greedy continuation by the oracle, token by token
+        ids.append(int(np.argmax(oracle.forward(params, tiny.ckpt.config, ids)["logits"][-1])))
+    assert r.stdout.rstrip("\n") == tokenizer.decode(ids)
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_round_trip_recalculates_the_same(tiny, tmp_path):
+    """The workbook after LibreOffice saved it (its own cell layout, per-cell formulas) recalculates alike."""
+    _need_libreoffice()
+    saved = libreoffice.recalculate(tiny.path, tmp_path / "lo")
+    out = tmp_path / "again.xlsx"
+    recalc(saved, "--out", out, "--check")
+    check_against_oracle(open_values(out), tiny)
+
+
+@pytest.mark.slow
+def test_recalc_gpt2_small_one_layer(tmp_path):
+    built = Built(tmp_path, "random:gpt2", layers=1)
+    out = tmp_path / "recalc.xlsx"
+    recalc(built.path, "--out", out, "--check")
+    check_against_oracle(open_values(out), built)
