@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from workbook_io import area, open_values
 from xlgpt import engine, libreoffice, refs
-from xlgpt.book import Book, Formulas, Sheet, Texts, Values
+from xlgpt.book import Book, Formulas, Sheet, Values
 from xlgpt.engine.values import XlError
 from xlgpt.xlsx.packager import write_book
 

@@ -7,7 +7,6 @@ writes no theme part, so the theme's content type and relationship are set aside
 without their colours (XlsxWriter's refer to the theme).
 """
 
-import re
 import xml.etree.ElementTree as ET
 import zipfile
 

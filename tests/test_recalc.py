@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from test_workbook import PROMPT, REL, Built, _need_libreoffice, check_against_oracle
+from test_workbook import REL, Built, _need_libreoffice, check_against_oracle
 from workbook_io import named, numbers, open_values
-from xlgpt import checkpoint, libreoffice, oracle, tokenizer
+from xlgpt import libreoffice, oracle, tokenizer
 from xlgpt.xlsx.numbers import written_values
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from workbook_io import area, named, numbers, open_values
 from xlgpt import builder, checkpoint, dialect, libreoffice, oracle, tokenizer
+from xlgpt.stages import position_stages
 from xlgpt.layout import FIRST_COL, HEADER_ROWS
 from xlgpt.models import tensor_shapes
 from xlgpt.xlsx.numbers import written_values
@@ -55,29 +56,10 @@ def _grid(wb, tab, col, ncols, n):
     return numbers(area(wb, tab, HEADER_ROWS, col, n, ncols))
 
 
-def _stages(cfg):
-    """(tab, first data column, width, oracle name) of every tab whose rows are positions."""
-    d = cfg.n_embd
-    yield "embed", FIRST_COL, d, "embed"
-    for i in range(cfg.n_layer):
-        h = f"h.{i}"
-        yield f"{h}.ln_1", FIRST_COL + 3, d, f"{h}.ln_1"
-        yield f"{h}.attn.c_attn", FIRST_COL, 3 * d, f"{h}.attn.c_attn"
-        yield f"{h}.attn.z", FIRST_COL, d, f"{h}.attn.z"
-        yield f"{h}.attn.c_proj", FIRST_COL, d, f"{h}.attn.c_proj"
-        yield f"{h}.resid_mid", FIRST_COL, d, f"{h}.resid_mid"
-        yield f"{h}.ln_2", FIRST_COL + 3, d, f"{h}.ln_2"
-        yield f"{h}.mlp.c_fc", FIRST_COL, 4 * d, f"{h}.mlp.c_fc"
-        yield f"{h}.mlp.gelu", FIRST_COL, 4 * d, f"{h}.mlp.gelu"
-        yield f"{h}.mlp.c_proj", FIRST_COL, d, f"{h}.mlp.c_proj"
-        yield f"{h}.resid_post", FIRST_COL, d, f"{h}.resid_post"
-    yield "ln_f", FIRST_COL + 3, d, "ln_f"
-
-
 def check_against_oracle(wb, built):
     """Every stage, the attention patterns, Logits, TopIds and TopProbs against the oracle."""
     cfg, n = built.ckpt.config, len(built.ids)
-    for tab, col, width, name in _stages(cfg):
+    for tab, col, width, name in position_stages(cfg):
         got, want = _grid(wb, tab, col, width, n), built.ref[name]
         diff = np.max(np.abs(got - want))
         assert diff <= REL * np.max(np.abs(want)), f"{tab}: max difference {diff:.3g} from the oracle"

@@ -1,22 +1,15 @@
 """The formula dialect that Excel 2010+, LibreOffice 7.4+ and xlgpt's engine agree on (DESIGN.md).
 
-The workbook may use these functions and no others; a test reads every formula of a built workbook and
-fails on anything else.
+The workbook may use the engine's functions and no others; a test reads every formula of a built workbook
+and fails on anything else.
 """
 
 import re
 
-FUNCTIONS = frozenset({
-    # arithmetic and maths
-    "ABS", "EXP", "LN", "LOG", "LOG10", "SQRT", "POWER", "TANH", "PI", "ROUND", "INT", "MOD", "SIGN",
-    # aggregates over ranges
-    "SUM", "SUMPRODUCT", "AVERAGE", "VARP", "MAX", "MIN", "COUNT", "LARGE", "SMALL",
-    # matrices and lookup
-    "MMULT", "TRANSPOSE", "INDEX", "MATCH",
-    # logic and text
-    "IF", "AND", "OR", "NOT", "IFERROR", "ISNUMBER", "LEN", "MID", "LEFT", "RIGHT", "CONCATENATE", "_xlfn.UNICODE",
-    "_xlfn.UNICHAR",
-})
+from .engine.functions import FUNCTIONS as _ENGINE, NEWER
+
+# The engine's function table is the dialect; newer functions appear in files with the _xlfn. prefix.
+FUNCTIONS = frozenset(("_xlfn." + name) if name in NEWER else name for name in _ENGINE)
 # Functions that must never appear: dynamic-array or post-2010 functions LibreOffice 7.4 lacks, and volatile ones.
 FORBIDDEN = frozenset({"LET", "LAMBDA", "FILTER", "SEQUENCE", "XLOOKUP", "XMATCH", "TEXTSPLIT", "UNIQUE", "SORT",
                        "OFFSET", "INDIRECT", "NOW", "TODAY", "RAND", "RANDBETWEEN", "CELL", "INFO"})

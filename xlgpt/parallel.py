@@ -1,6 +1,7 @@
 """Run NumPy-heavy work on both cores: NumPy releases the GIL inside its loops, so threads suffice."""
 
 import os
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,7 +17,13 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def ordered_map(fn, items, ahead: int = WORKERS + 1):
-    """fn over items on the worker threads, results yielded in order, at most `ahead` in flight (memory)."""
+    """fn over items on the worker threads, results yielded in order, at most `ahead` in flight (memory).
+
+    Called from a worker thread it runs in that thread: a worker waiting on the pool could wait forever.
+    """
+    if threading.current_thread().name.startswith("xlgpt_"):
+        yield from map(fn, items)
+        return
     pending = deque()
     for item in items:
         pending.append(_executor().submit(fn, item))

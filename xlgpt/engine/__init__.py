@@ -8,7 +8,7 @@ import numpy as np
 from .. import refs
 from ..book import Book, Formulas
 from ..errors import XlgptError
-from .evaluator import CellByCell, Context, RangeVal, evaluate, value
+from .evaluator import CellByCell, Context, evaluate, value
 from .functions import FUNCTIONS, UnsupportedFunction
 from .parser import Binary, Call, FormulaError, Name, Ref, Unary, parse
 from .store import Store

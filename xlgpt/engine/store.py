@@ -18,7 +18,7 @@ class _Arrays(dict):
         b = self.blocks[key]
         if isinstance(b, Values):
             # a float32 block stands for the decimals written for it (xlsx/numbers.py)
-            a = written_values(b.data) if b.data.dtype == np.float32 else np.asarray(b.data, dtype=np.float64)
+            a = written_values(b.data, parallel=True) if b.data.dtype == np.float32 else np.asarray(b.data, dtype=np.float64)
         elif isinstance(b, Texts):
             a = block_array(b.data)
         elif b.values is not None:

@@ -61,8 +61,11 @@ def decimals(x: np.ndarray):
     return best, e, digits
 
 
-def written_values(x: np.ndarray) -> np.ndarray:
-    """The float64 numbers a spreadsheet reads back from the cells of x (the workbook's weights)."""
+def written_values(x: np.ndarray, parallel: bool = False) -> np.ndarray:
+    """The float64 numbers a spreadsheet reads back from the cells of x (the workbook's weights).
+
+    parallel: use the worker threads (never from code that already runs on one: it would wait on itself).
+    """
     flat = np.asarray(x).reshape(-1)
     out = np.empty(flat.shape, dtype=np.float64)
 
@@ -70,7 +73,8 @@ def written_values(x: np.ndarray) -> np.ndarray:
         part = flat[start:start + _CHUNK]
         m, e, _ = decimals(part)
         out[start:start + _CHUNK] = np.copysign(_value(m, e, 9), part.astype(np.float64))
-    for _ in ordered_map(convert, range(0, flat.size, _CHUNK), ahead=8):
+    starts = range(0, flat.size, _CHUNK)
+    for _ in (ordered_map(convert, starts, ahead=8) if parallel else map(convert, starts)):
         pass
     return out.reshape(np.shape(x))
 

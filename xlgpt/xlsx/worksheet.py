@@ -11,7 +11,7 @@ import numpy as np
 from .. import refs
 from ..book import Formulas, Sheet, Texts, Values
 from ..parallel import ordered_map
-from .numbers import cells_bytes, rows_bytes
+from .numbers import rows_bytes
 from .sharedstrings import SharedStrings
 from .styles import STYLE_INDEX
 from ..engine.values import XlError

@@ -1,0 +1,137 @@
+"""The engine on small hand-made workbooks whose values follow from Excel's documented rules."""
+
+import math
+
+import numpy as np
+import pytest
+
+from xlgpt import engine
+from xlgpt.book import Book, Formulas, Sheet, Texts, Values
+from xlgpt.errors import XlgptError
+
+
+def evaluate(formula, kind="cell", shape=(1, 1), at=(0, 3), data=((1.0, 2.0), (3.0, 4.0), (5.0, 6.0))):
+    """Values of `formula` placed at `at` on a sheet whose A1:B3 holds `data`."""
+    book = Book()
+    s = book.add(Sheet("S", blocks=[Values(0, 0, np.array(data))]))
+    f = s.add(Formulas(at[0], at[1], shape[0], shape[1], formula, kind))
+    engine.recalculate(book)
+    return f.values
+
+
+@pytest.mark.parametrize("formula, expected", [
+    ("1+2*3", 7.0),
+    ("-2^2", 4.0),  # unary minus binds tighter than ^ in Excel
+    ("2^3^2", 64.0),  # ^ is left-associative in Excel
+    ("10/4", 2.5),
+    ("50%", 0.5),
+    ('"ab"&"cd"', "abcd"),
+    ('"abc"="ABC"', True),  # text compares without case
+    ("A1+B3", 7.0),
+    ("SUM(A1:B3)", 21.0),
+    ("AVERAGE(A1:A3)", 3.0),
+    ("VARP(A1:A3)", 8 / 3),
+    ("MAX(A1:B3)-MIN(A1:B3)", 5.0),
+    ("SUMPRODUCT(A1:A3,B1:B3)", 44.0),
+    ("SUMPRODUCT(EXP(A1:A3-A1))", 1 + math.e**2 + math.e**4),  # SUMPRODUCT evaluates its arguments as arrays
+    ("LARGE(A1:B3,2)", 5.0),
+    ("SMALL(A1:B3,2)", 2.0),
+    ("INDEX(A1:B3,3,2)", 6.0),
+    ("INDEX(A1:A3,2)", 3.0),
+    ("MATCH(5,A1:A3,0)", 3.0),
+    ("MATCH(4,A1:A3,1)", 2.0),  # the largest value <= 4 in an ascending column
+    ("IF(A1>B1,1,2)", 2.0),
+    ("IFERROR(1/0,7)", 7.0),
+    ("ROUND(2.5,0)+ROUND(-2.5,0)", 0.0),  # half away from zero
+    ("MOD(-3,2)", 1.0),  # the sign of the divisor
+    ("TANH(0.5)", math.tanh(0.5)),
+    ("SQRT(2/PI())", math.sqrt(2 / math.pi)),
+    ("MMULT(A1:B1,B1:B2)", 1 * 2 + 2 * 4),
+    ('LEN("héllo")', 5.0),
+    ('MID("hello",2,3)', "ell"),
+    ('_xlfn.UNICODE("é")', 233.0),
+])
+def test_values(formula, expected):
+    got = evaluate(formula)[0, 0]
+    if isinstance(expected, float):
+        assert got == pytest.approx(expected, rel=1e-15), formula
+    else:
+        assert got == expected, formula
+
+
+@pytest.mark.parametrize("formula, error", [
+    ("1/0", "#DIV/0!"),
+    ("SQRT(-1)", "#NUM!"),
+    ("LN(0)", "#NUM!"),
+    ("0^-1", "#DIV/0!"),
+    ("EXP(1000)", "#NUM!"),
+    ('"a"+1', "#VALUE!"),
+    ("NoSuchName+1", "#NAME?"),
+    ("INDEX(A1:B3,4,1)", "#REF!"),
+    ("MATCH(9,A1:A3,0)", "#N/A"),
+    ("LARGE(A1:B3,7)", "#NUM!"),
+    ("AVERAGE(C1:C3)", "#DIV/0!"),
+    ("1+#N/A", "#N/A"),
+    ("IF(1/0>1,1,2)", "#DIV/0!"),
+    ("SUM(A1:A3,1/0)", "#DIV/0!"),
+])
+def test_errors(formula, error):
+    assert str(evaluate(formula)[0, 0]) == error, formula
+
+
+def test_implicit_intersection_as_excel_and_libreoffice():
+    """Outside an array formula a range meets the formula's row: SUM(EXP(A1:A3-A1)) in row 1 is EXP(0) = 1;
+    as an array formula it sums all three; beside no row of the range it is #VALUE!."""
+    assert evaluate("SUM(EXP(A1:A3-A1))", at=(0, 3))[0, 0] == 1.0
+    assert evaluate("SUM(EXP(A1:A3-A1))", kind="array", at=(0, 3))[0, 0] == pytest.approx(1 + math.e**2 + math.e**4)
+    assert evaluate("A1:A3*10", kind="shared", shape=(3, 1), at=(0, 3))[:, 0].tolist() == [10.0, 30.0, 50.0]
+    assert str(evaluate("A1:A3*10", at=(5, 3))[0, 0]) == "#VALUE!"
+    assert evaluate("A1:B1*10", kind="shared", shape=(1, 2), at=(6, 0))[0].tolist() == [10.0, 20.0]
+
+
+def test_array_formula_broadcasts_a_column_against_a_row():
+    got = evaluate("A1:A3*B1:B1+TRANSPOSE(A1:A2)", kind="array", shape=(3, 2), at=(0, 3))
+    assert got.tolist() == [[1 * 2 + 1, 1 * 2 + 3], [3 * 2 + 1, 3 * 2 + 3], [5 * 2 + 1, 5 * 2 + 3]]
+    small = evaluate("A1:A2*2", kind="array", shape=(3, 1), at=(0, 3))
+    assert small[:2, 0].tolist() == [2.0, 6.0] and str(small[2, 0]) == "#N/A"  # a smaller result leaves #N/A
+
+
+def test_shared_formula_shifts_relative_references():
+    got = evaluate("$A1*10+B$1", kind="shared", shape=(3, 2), at=(0, 3))
+    # column E reads C$1, which is empty (0): the relative column moved, the absolute $A did not
+    assert got.tolist() == [[12.0, 10.0], [32.0, 30.0], [52.0, 50.0]]
+
+
+def test_group_that_reads_itself_falls_back_to_cell_by_cell():
+    book = Book()
+    s = book.add(Sheet("S", blocks=[Values(0, 0, np.array([[1.0]]))]))
+    run = s.add(Formulas(1, 0, 4, 1, "A1+1", "shared"))  # A2:A5, each the cell above plus one
+    grow = s.add(Formulas(0, 1, 5, 1, "SUM($A$1:A1)", "shared"))  # a range that grows cell by cell
+    engine.recalculate(book)
+    assert run.values[:, 0].tolist() == [2.0, 3.0, 4.0, 5.0]
+    assert grow.values[:, 0].tolist() == [1.0, 3.0, 6.0, 10.0, 15.0]
+
+
+def test_cycle_names_its_cells():
+    book = Book()
+    s = book.add(Sheet("S"))
+    s.add(Formulas(0, 0, 1, 1, "B1+1", "cell"))
+    s.add(Formulas(0, 1, 1, 1, "A1*2", "cell"))
+    with pytest.raises(XlgptError, match=r"circular reference: .*'S'!(A1|B1).*'S'!(A1|B1)"):
+        engine.recalculate(book)
+
+
+def test_function_outside_the_dialect_names_cell_and_function():
+    book = Book()
+    book.add(Sheet("S", blocks=[Formulas(2, 1, 1, 1, "OFFSET(A1,1,1)", "cell")]))
+    with pytest.raises(XlgptError, match=r"'S'!B3: the function OFFSET is not in xlgpt's dialect"):
+        engine.recalculate(book)
+
+
+def test_defined_names_and_text_blocks():
+    book = Book()
+    s = book.add(Sheet("S", blocks=[Texts(0, 0, [["a", "b"], ["c", None]])]))
+    f = s.add(Formulas(0, 3, 1, 1, "INDEX(Words,2,1)&Words2", "cell"))
+    book.names.update({"Words": "'S'!$A$1:$B$2", "Words2": "'S'!$B$1"})
+    engine.recalculate(book)
+    assert f.values[0, 0] == "cb"
