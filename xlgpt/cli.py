@@ -171,7 +171,8 @@ def cmd_build(a) -> None:
     ckpt = checkpoint.load(a.weights, seed=a.seed, layers=a.layers)
     n_params = ckpt.n_params
     book = builder.build_workbook(ckpt, a.prompt, a.context)
-    write_book(book, out, progress=_Progress(len(book.sheets)))
+    # the engine's cached values are in every formula cell: Excel can show them without recalculating
+    write_book(book, out, full_calc_on_load=False, progress=_Progress(len(book.sheets)))
     size = out.stat().st_size / 1e6
     print(f"wrote {out}: {len(book.sheets)} tabs, {n_params:,} weight cells, {size:,.1f} MB "
           f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
