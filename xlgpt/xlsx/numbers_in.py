@@ -18,7 +18,12 @@ _SEP = re.compile(rb"</v></c>(?:</row><row[^>]*>)?<c[^>]*><v>")
 def parse_values(body: bytes) -> np.ndarray:
     """Every <v>..</v> of a sheetData body, in order, as float64."""
     fast = _fixed_form(body)
-    return fast if fast is not None else _general_form(body)
+    return fast[0] if fast is not None else _general_form(body)
+
+
+def parse_values_at(body: bytes):
+    """(values, byte offset of each value in body), or None when the body is not in numbers.py's form."""
+    return _fixed_form(body)
 
 
 def _general_form(body: bytes) -> np.ndarray:
@@ -61,4 +66,4 @@ def _fixed_form(body: bytes):
     exp = (buf[e_pos + 2].astype(np.int64) - ord("0")) * 10 + (buf[e_pos + 3].astype(np.int64) - ord("0"))
     exp = np.where(esign == ord("-"), -exp, exp)
     value = _value(mant, exp, 9)
-    return np.where(neg, -value, value)
+    return np.where(neg, -value, value), starts

@@ -20,7 +20,7 @@ from ..book import Book, Formulas, Sheet, Texts, Values
 from ..errors import XlgptError
 from ..formula_text import relative_key, shifted
 from ..parallel import ordered_map
-from .numbers_in import parse_values
+from .numbers_in import parse_values, parse_values_at
 from .xml import unescape
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -121,43 +121,65 @@ def _inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 def _dense(xml: bytes):
     """The sheet as one float64 array when it is numbers only, rows 1..n full from column A; else None."""
-    if b"<f" in xml or b't="s"' in xml or b't="str"' in xml or b't="e"' in xml or b't="b"' in xml \
-            or b"inlineStr" in xml:
+    if b"<f" in xml:
+        return None
+    if b' t="' in xml and re.search(rb' t="(?:s|str|e|b|inlineStr)"', xml):
         return None
     start, end = xml.find(b"<sheetData"), xml.find(b"</sheetData>")
     if start < 0 or end < 0:
         return None
     body = memoryview(xml)[start:end]
-    ends, pos = [], 0
-    while (e := xml.find(b"</row>", start + pos, end)) >= 0:
-        ends.append(e - start + 6)
-        pos = e - start + 6
-    if not ends:
+    buf = np.frombuffer(body, dtype=np.uint8)
+    w = np.flatnonzero(buf == ord("w"))  # the w of <row and </row>: nothing else in the cells has one
+    w = w[w >= 3]
+    is_start = (buf[w - 3] == ord("<")) & (buf[w - 2] == ord("r")) & (buf[w - 1] == ord("o"))
+    is_end = (buf[w - 3] == ord("/")) & (buf[w - 2] == ord("r")) & (buf[w - 1] == ord("o"))
+    row_starts, row_ends = w[is_start] - 3, w[is_end] + 2
+    n = len(row_starts)
+    if n == 0 or len(row_ends) != n:
         return None
-    counts = {xml.count(b"<v>", start + a, start + b) for a, b in zip([0] + ends[:-1], ends)}
-    cells = {xml.count(b"<c", start + a, start + b) for a, b in zip([0] + ends[:-1], ends)}
-    if len(counts) != 1 or counts != cells or 0 in counts:
-        return None  # rows of different lengths, or cells without a value
-    numbers = [int(n) for n in _ROW_R.findall(body)]
-    if numbers != list(range(1, len(ends) + 1)):
+    # rows 1..n in order (the format requires ascending rows): the first is 1 and the last n
+    first_tag, last_tag = bytes(body[row_starts[0]:row_starts[0] + 30]), bytes(body[row_starts[-1]:row_starts[-1] + 30])
+    if not re.match(rb'<row r="1"', first_tag) or not re.match(rb'<row r="%d"' % n, last_tag):
         return None
-    ncols = counts.pop()
-    first = re.findall(rb"<row\b[^>]*>\s*<c\b([^>]*)>", body)
-    if any(b' r="' in a and not re.search(rb' r="A\d+"', a) for a in first):
-        return None  # a row that does not start in column A
+    # each row starts in column A (a first cell with a position says so)
+    for p in row_starts.tolist():
+        head = bytes(body[p:p + 60])
+        m = re.match(rb'<row[^>]*>\s*<c\b([^>]*)>', head)
+        if m is None or (b' r="' in m.group(1) and not re.search(rb' r="A\d+"', m.group(1))):
+            return None
     # pieces of about 8 MB that end with a row, parsed on the worker threads
     cuts, last = [0], 0
-    for e in ends:
+    for e in row_ends.tolist():
         if e - last >= 1 << 23:
             cuts.append(e)
             last = e
-    if cuts[-1] != ends[-1]:
-        cuts.append(ends[-1])
-    parts = list(ordered_map(lambda ab: parse_values(bytes(body[ab[0]:ab[1]])), zip(cuts[:-1], cuts[1:])))
-    values = np.concatenate(parts) if parts else np.empty(0)
-    if values.size != len(ends) * ncols:
+    if cuts[-1] != int(row_ends[-1]):
+        cuts.append(int(row_ends[-1]))
+
+    def piece(ab):
+        a, b = ab
+        chunk = bytes(body[a:b])
+        parsed = parse_values_at(chunk)
+        if parsed is None:
+            values = parse_values(chunk)
+            return values, None
+        return parsed[0], parsed[1] + a
+    parts = list(ordered_map(piece, zip(cuts[:-1], cuts[1:])))
+    values = np.concatenate([p[0] for p in parts])
+    if any(p[1] is None for p in parts):  # another program's form: count the cells of each row instead
+        per_row = {xml.count(b"<v>", start + a, start + b) for a, b in zip(row_starts.tolist(), row_ends.tolist())}
+        cells = {xml.count(b"<c", start + a, start + b) for a, b in zip(row_starts.tolist(), row_ends.tolist())}
+        if len(per_row) != 1 or per_row != cells:
+            return None
+    else:
+        counts = np.bincount(np.searchsorted(row_ends, np.concatenate([p[1] for p in parts])), minlength=n)
+        cells = xml.count(b"<c", start, end)
+        if counts.min() != counts.max() or cells != values.size:
+            return None  # rows of different lengths, or cells without a value
+    if values.size % n or values.size == 0:
         return None
-    return values.reshape(len(ends), ncols)
+    return values.reshape(n, values.size // n)
 
 
 def _remember(file: Path, data: np.ndarray) -> None:
