@@ -5,10 +5,8 @@ compressed bytes, every other part too, and a sheet with formulas keeps everythi
 (widths, panes, links, heat maps); only the cells are written anew, with their cached values.
 """
 
-import os
 import re
 import struct
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ import numpy as np
 from . import engine, refs
 from .book import Book, Formulas, Texts, Values
 from .errors import XlgptError
+from .xlsx.atomic import atomic_output
 from .xlsx.reader import ReadBook, read
 from .xlsx.worksheet import sheet_data_chunks
 from .xlsx.zipstream import Deflated, ZipWriter
@@ -94,34 +93,20 @@ def recalculate_file(src: Path, dest: Path, sets: list[str]) -> ReadBook:
 
 
 def write_back(rb: ReadBook, dest: Path, edited: set) -> None:
-    dest = Path(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb", buffering=1 << 20) as f, open(rb.path, "rb") as src, zipfile.ZipFile(rb.path) as z:
-            out = ZipWriter(f)
-            try:
-                sheets = {s.part: s_name for s_name, s in rb.sources.items()}
-                for info in z.infolist():
-                    name = sheets.get(info.filename)
-                    if name is None or (rb.sources[name].dense and name not in edited):
-                        out.write_deflated(info.filename, _raw_member(src, info, z))
-                    else:
-                        out.write_deflated(info.filename, _new_sheet(z.read(info.filename), rb.book.sheet(name)))
-            except BaseException:
-                out.abandon()
-                raise
-            out.close()
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    m = os.umask(0)
-    os.umask(m)
-    return m
+    with atomic_output(dest) as f, open(rb.path, "rb") as src, zipfile.ZipFile(rb.path) as z:
+        out = ZipWriter(f)
+        try:
+            sheets = {s.part: s_name for s_name, s in rb.sources.items()}
+            for info in z.infolist():
+                name = sheets.get(info.filename)
+                if name is None or (rb.sources[name].dense and name not in edited):
+                    out.write_deflated(info.filename, _raw_member(src, info, z))
+                else:
+                    out.write_deflated(info.filename, _new_sheet(z.read(info.filename), rb.book.sheet(name)))
+        except BaseException:
+            out.abandon()
+            raise
+        out.close()
 
 
 def _raw_member(src, info: zipfile.ZipInfo, z) -> Deflated:

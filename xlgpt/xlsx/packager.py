@@ -1,11 +1,10 @@
 """Write a Book as an .xlsx package: every part in order, into a temporary file renamed into place at the end."""
 
-import os
-import tempfile
 import threading
 from pathlib import Path
 
 from ..book import Book
+from .atomic import atomic_output
 from .contenttypes import content_types_xml
 from .docprops import app_xml, core_xml
 from .relationships import package_rels_xml, workbook_rels_xml
@@ -18,25 +17,15 @@ from .zipstream import Deflated, ZipWriter
 
 def write_book(book: Book, path: Path, *, full_calc_on_load: bool = True, progress=None) -> None:
     """progress(i, n, sheet_name) is called before each sheet. Nothing is left at `path` unless all succeeds."""
-    path = Path(path)
     names = [s.name for s in book.sheets]
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb", buffering=1 << 20) as f:
-            z = ZipWriter(f)
-            try:
-                _write_parts(z, book, names, full_calc_on_load, progress)
-            except BaseException:
-                z.abandon()
-                raise
-            z.close()
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a workbook is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as f:
+        z = ZipWriter(f)
+        try:
+            _write_parts(z, book, names, full_calc_on_load, progress)
+        except BaseException:
+            z.abandon()
+            raise
+        z.close()
 
 
 def _write_parts(z: ZipWriter, book: Book, names: list[str], full_calc_on_load: bool, progress) -> None:
