@@ -4,7 +4,7 @@ import numpy as np
 
 from . import engine, oracle
 from .book import Book
-from .checkpoint import _config_from_shapes
+from .checkpoint import config_from_shapes
 from .layout import HEADER_ROWS
 from .models import tensor_shapes
 from .stages import position_stages
@@ -20,7 +20,7 @@ def workbook_model(book: Book):
         if name.endswith((".weight", ".bias")):
             a = engine.read_range(book, f"'{name}'!A1:{_last_cell(book, name)}")
             params[name] = a[0] if name.endswith(".bias") or name.split(".")[-2].startswith("ln") else a
-    cfg = _config_from_shapes(params, "the workbook")
+    cfg = config_from_shapes(params, "the workbook")
     for name, shape in tensor_shapes(cfg).items():
         params[name] = np.asarray(params[name], dtype=np.float64).reshape(shape)
     count = int(engine.read_range(book, "TokenCount")[0, 0])

@@ -89,7 +89,7 @@ def load_path(path: Path, source: str | None = None) -> Checkpoint:
         if not _NOT_PARAMETERS.match(name):
             params[name] = array
     config_file = folder / "config.json"
-    cfg = _config_from_json(config_file) if config_file.is_file() else _config_from_shapes(params, file)
+    cfg = _config_from_json(config_file) if config_file.is_file() else config_from_shapes(params, file)
     _validate(params, cfg, file)
     return Checkpoint(cfg, {n: params[n].astype(np.float32) for n in tensor_shapes(cfg)}, source or str(path))
 
@@ -113,7 +113,7 @@ def _config_from_json(file: Path) -> GPT2Config:
         raise XlgptError(f"{file}: not a GPT-2 config.json ({e!r} missing or invalid); fix it or remove it") from None
 
 
-def _config_from_shapes(params: dict[str, np.ndarray], file: Path) -> GPT2Config:
+def config_from_shapes(params: dict[str, np.ndarray], file: Path) -> GPT2Config:
     """No config.json: width, vocabulary and context come from shapes; heads from the family of that width."""
     for name in ("wte.weight", "wpe.weight"):
         if name not in params or params[name].ndim != 2:

@@ -426,7 +426,7 @@ def _if(cond, yes, no=None):
     return out
 
 
-def _logical(values, combine):
+def _logical(combine):
     def impl(*args):
         results = []
         for a in args:
@@ -442,8 +442,8 @@ def _logical(values, combine):
     return impl
 
 
-register("AND", ["array"], 1, None)(_logical(None, all))
-register("OR", ["array"], 1, None)(_logical(None, any))
+register("AND", ["array"], 1, None)(_logical(all))
+register("OR", ["array"], 1, None)(_logical(any))
 
 
 @register("NOT", ["value"], 1)

@@ -81,8 +81,6 @@ def _shared_strings(z) -> list[str]:
 
 # ---- dense numeric sheets -------------------------------------------------------------------------------
 
-_V = re.compile(rb"<v>([^<]*)</v>")
-_ROW_R = re.compile(rb"<row\b[^>]*?\br=\"(\d+)\"")
 
 
 def _read_sheet(z, name, part, strings, use_cache):
