@@ -83,3 +83,21 @@ def test_recalc_gpt2_small_one_layer(tmp_path):
     out = tmp_path / "recalc.xlsx"
     recalc(built.path, "--out", out, "--check")
     check_against_oracle(open_values(out), built)
+
+
+def test_recalc_any_workbook_in_the_dialect(tmp_path):
+    """Not only xlgpt's workbooks: a plain one written by XlsxWriter recalculates, with its own values."""
+    import xlsxwriter
+    from workbook_io import area
+    src = tmp_path / "plain.xlsx"
+    wb = xlsxwriter.Workbook(str(src))
+    ws = wb.add_worksheet("Data")
+    ws.write_column(0, 0, [1.0, 2.0, 4.0])
+    ws.write_formula(0, 1, "=SUM(A1:A3)*2", None, 0)
+    ws.write_array_formula(0, 2, 2, 2, "{=A1:A3^2}")
+    wb.close()
+    out = tmp_path / "out.xlsx"
+    r = recalc(src, "--out", out)
+    assert "recalculated 4 formula cells" in r.stdout
+    got = area(open_values(out), "Data", 0, 1, 3, 2)
+    assert got[0, 0] == 14.0 and got[:, 1].tolist() == [1.0, 4.0, 16.0]

@@ -90,6 +90,13 @@ def cmd_recalc(a) -> None:
     from pathlib import Path
     out = _output_path(a)
     rb = recalc.recalculate_file(Path(a.book), out, a.set or [])
+    if not {"TokenIds", "TokenCount", "TopIds", "TopProbs", "Logits"} <= set(rb.book.names):
+        # any workbook in the dialect recalculates; only xlgpt's have a prediction to show
+        if a.check:
+            raise XlgptError(f"{a.book} is not an xlgpt workbook (no TokenIds, TopIds, Logits): nothing to --check")
+        cells = sum(b.nrows * b.ncols for s in rb.book.sheets for b in s.blocks if hasattr(b, "nrows"))
+        print(json.dumps({"formula_cells": cells, "out": str(out)}) if a.json else f"recalculated {cells:,} formula cells into {out}")
+        return
     pred = workbook_prediction(rb.book)
     failed = []
     if a.check:
