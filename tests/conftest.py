@@ -1,3 +1,4 @@
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -34,5 +35,13 @@ def soffice_path():
 @pytest.fixture(scope="session", autouse=True)
 def sheet_cache(tmp_path_factory):
     """Each test run keeps its own cache of parsed weight sheets, never the user's."""
-    import os
     os.environ["XLGPT_CACHE"] = str(tmp_path_factory.mktemp("xlgpt-cache"))
+
+
+# In CI the property tests run the same examples every time (a failure there must be reproducible); on a
+# developer's machine they explore new ones.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    _hypothesis_settings.load_profile("ci")
