@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from . import engine, oracle
+from . import engine, oracle, refs
 from .book import Book
 from .checkpoint import config_from_shapes
 from .layout import HEADER_ROWS
@@ -14,24 +14,17 @@ REL = 1e-9
 
 def workbook_model(book: Book):
     """(params, config, token ids) read from the workbook's weight tabs and Tokens."""
-    names = {s.name for s in book.sheets}
     params = {}
-    for name in names:
-        if name.endswith((".weight", ".bias")):
-            a = engine.read_range(book, f"'{name}'!A1:{_last_cell(book, name)}")
-            params[name] = a[0] if name.endswith(".bias") or name.split(".")[-2].startswith("ln") else a
+    for sheet in book.sheets:
+        if sheet.name.endswith((".weight", ".bias")):  # a weight tab: the tensor from A1, a vector as one row
+            rows, cols = sheet.extent
+            params[sheet.name] = engine.read_range(book, refs.qualified(sheet.name, refs.area(0, 0, rows, cols)))
     cfg = config_from_shapes(params, "the workbook")
     for name, shape in tensor_shapes(cfg).items():
         params[name] = np.asarray(params[name], dtype=np.float64).reshape(shape)
     count = int(engine.read_range(book, "TokenCount")[0, 0])
     ids = engine.read_range(book, "TokenIds")[:count, 0].astype(int).tolist()
     return params, cfg, ids
-
-
-def _last_cell(book, name):
-    from . import refs
-    rows, cols = book.sheet(name).extent
-    return refs.cell(rows - 1, cols - 1)
 
 
 def check(book: Book) -> list[tuple[str, float, bool]]:
@@ -41,8 +34,7 @@ def check(book: Book) -> list[tuple[str, float, bool]]:
     n = len(ids)
     rows = []
     for tab, col, width, name in position_stages(cfg):
-        from . import refs
-        got = engine.read_range(book, f"'{tab}'!{refs.area(HEADER_ROWS, col, n, width)}")
+        got = engine.read_range(book, refs.qualified(tab, refs.area(HEADER_ROWS, col, n, width)))
         rows.append(_compare(tab, got, ref[name]))
     rows.append(_compare("Logits", engine.read_range(book, "Logits")[:, 0], ref["logits"][-1]))
     top_ids, top_probs = oracle.top_k(ref["logits"][-1], len(engine.read_range(book, "TopIds")))

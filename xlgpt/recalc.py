@@ -6,7 +6,6 @@ compressed bytes, every other part too, and a sheet with formulas keeps everythi
 """
 
 import re
-import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from .errors import XlgptError
 from .xlsx.atomic import atomic_output
 from .xlsx.reader import ReadBook, read
 from .xlsx.worksheet import sheet_data_chunks
-from .xlsx.zipstream import Deflated, ZipWriter
+from .xlsx.zipstream import Deflated, ZipWriter, deflated_bytes
 
 
 @dataclass
@@ -93,14 +92,14 @@ def recalculate_file(src: Path, dest: Path, sets: list[str]) -> ReadBook:
 
 
 def write_back(rb: ReadBook, dest: Path, edited: set) -> None:
-    with atomic_output(dest) as f, open(rb.path, "rb") as src, zipfile.ZipFile(rb.path) as z:
+    with atomic_output(dest) as f, zipfile.ZipFile(rb.path) as z:
         out = ZipWriter(f)
         try:
             sheets = {s.part: s_name for s_name, s in rb.sources.items()}
             for info in z.infolist():
                 name = sheets.get(info.filename)
                 if name is None or (rb.sources[name].dense and name not in edited):
-                    out.write_deflated(info.filename, _raw_member(src, info, z))
+                    out.write_deflated(info.filename, _raw_member(z, info))
                 else:
                     out.write_deflated(info.filename, _new_sheet(z.read(info.filename), rb.book.sheet(name)))
         except BaseException:
@@ -109,18 +108,13 @@ def write_back(rb: ReadBook, dest: Path, edited: set) -> None:
         out.close()
 
 
-def _raw_member(src, info: zipfile.ZipInfo, z) -> Deflated:
+def _raw_member(z, info: zipfile.ZipInfo) -> Deflated:
     """A member exactly as it is stored: its compressed bytes, copied (deflated anew if it was stored raw)."""
+    d = Deflated()
     if info.compress_type != zipfile.ZIP_DEFLATED:
-        d = Deflated()
         d.write(z.read(info.filename))
         return d.close()
-    src.seek(info.header_offset)
-    header = src.read(30)
-    name_len, extra_len = struct.unpack("<HH", header[26:30])
-    src.seek(info.header_offset + 30 + name_len + extra_len)
-    d = Deflated()
-    d.pieces, d.crc, d.size, d.csize = [src.read(info.compress_size)], info.CRC, info.file_size, info.compress_size
+    d.pieces, d.crc, d.size, d.csize = [deflated_bytes(z, info)], info.CRC, info.file_size, info.compress_size
     return d
 
 

@@ -12,7 +12,7 @@ from .evaluator import CellByCell, Context, evaluate, value
 from .functions import FUNCTIONS, UnsupportedFunction
 from .parser import Binary, Call, FormulaError, Name, Ref, Unary, parse
 from .store import Store
-from .values import NA
+from .values import NA, numeric_if_possible
 
 
 class Group:
@@ -205,11 +205,7 @@ def _scalars(v: np.ndarray, nrows: int, ncols: int) -> np.ndarray:
     v = np.broadcast_to(v, (nrows, ncols))
     if v.dtype == np.float64:
         return np.where(np.isnan(v), 0.0, v)
-    out = v.copy()
-    for idx, x in np.ndenumerate(out):
-        if x is None or (isinstance(x, float) and x != x):
-            out[idx] = 0.0
-    return _numeric_if_possible(out)
+    return numeric_if_possible(_empty_as_zero(v.copy()))
 
 
 def _fit(a: np.ndarray, nrows: int, ncols: int) -> np.ndarray:
@@ -220,21 +216,15 @@ def _fit(a: np.ndarray, nrows: int, ncols: int) -> np.ndarray:
     part = src[:rr, :cc]
     part = np.where(np.isnan(part), 0.0, part) if part.dtype == np.float64 else _empty_as_zero(part.copy())
     if rr == nrows and cc == ncols:
-        return _numeric_if_possible(part)
+        return numeric_if_possible(part)
     out = np.full((nrows, ncols), NA, dtype=object)
     out[:rr, :cc] = part
     return out
 
 
 def _empty_as_zero(a):
-    if a.dtype == object:
-        for idx, x in np.ndenumerate(a):
-            if x is None:
-                a[idx] = 0.0
-    return a
-
-
-def _numeric_if_possible(a):
-    if a.dtype == object and all(type(x) is float for x in a.flat):
-        return a.astype(np.float64)
+    """An object block with its empty cells (None, or NaN from a float block) as 0, in place."""
+    for idx, x in np.ndenumerate(a):
+        if x is None or (isinstance(x, float) and x != x):
+            a[idx] = 0.0
     return a

@@ -13,7 +13,9 @@ from numpy.lib.stride_tricks import as_strided
 
 from .. import refs
 from .parser import ArrayConst, Binary, Bool, Call, Err, Name, Num, Ref, Str, Unary
-from .values import NA, NAME, REF, VALUE, XlError
+from .values import NA, NAME, REF, VALUE
+from .values import constant as _const
+from .values import numeric_if_possible as _compact
 
 
 class CellByCell(Exception):
@@ -129,18 +131,6 @@ def _ref(node: Ref, ctx: Context):
     return RangeVal(data, r0 + np.arange(R), c0 + np.arange(C))
 
 
-def _const(v) -> np.ndarray:
-    a = np.empty((1, 1, 1, 1), dtype=object)
-    a[0, 0, 0, 0] = v
-    return a
-
-
-def _compact(a: np.ndarray) -> np.ndarray:
-    if all(type(x) is float for x in a.flat):
-        return a.astype(np.float64)
-    return a
-
-
 def broadcast_inner(*arrays):
     """Excel's array broadcasting: a 1-row or 1-column array repeats; where sizes differ otherwise, #N/A."""
     h = max(a.shape[2] for a in arrays)
@@ -157,6 +147,3 @@ def broadcast_inner(*arrays):
         out.append(padded)
     return out
 
-
-def is_error(x) -> bool:
-    return isinstance(x, XlError)

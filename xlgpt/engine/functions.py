@@ -14,6 +14,8 @@ import numpy as np
 from .evaluator import Context, RangeVal, broadcast_inner, evaluate, value
 from .operators import elementwise, numbers, to_number, to_text
 from .values import DIV0, NA, NUM, REF, VALUE, XlError
+from .values import constant as _const
+from .values import numeric_if_possible as _compact_obj
 
 
 class UnsupportedFunction(Exception):
@@ -61,12 +63,6 @@ def call(node, ctx: Context):
         else:
             args.append(value(evaluate(a, ctx), ctx))
     return fn.impl(*args)
-
-
-def _const(v):
-    a = np.empty((1, 1, 1, 1), dtype=object)
-    a[0, 0, 0, 0] = v
-    return a
 
 
 # ---- maths, element by element -------------------------------------------------------------------------
@@ -482,12 +478,6 @@ def _text_fn(fn, nargs):
             return fn(*xs)
         return _compact_obj(np.frompyfunc(one, len(args), 1)(*args))
     return impl
-
-
-def _compact_obj(a):
-    if a.size and all(type(v) is float for v in a.flat):
-        return a.astype(np.float64)
-    return a
 
 
 def _num_arg(v):

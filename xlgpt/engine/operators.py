@@ -4,6 +4,7 @@ import numpy as np
 
 from .evaluator import broadcast_inner
 from .values import DIV0, NUM, VALUE, XlError
+from .values import numeric_if_possible as _compact
 
 
 def to_number(v):
@@ -27,15 +28,7 @@ def numbers(a: np.ndarray) -> np.ndarray:
     """A float64 array with empties as 0, or an object array of numbers and errors."""
     if a.dtype == np.float64:
         return np.where(np.isnan(a), 0.0, a) if np.isnan(a).any() else a
-    out = np.frompyfunc(to_number, 1, 1)(a)
-    return _compact(out)
-
-
-def _compact(out):
-    out = np.asarray(out, dtype=object)
-    if not any(isinstance(v, XlError) for v in out.flat):
-        return out.astype(np.float64)
-    return out
+    return _compact(np.asarray(np.frompyfunc(to_number, 1, 1)(a), dtype=object))
 
 
 def finish(result: np.ndarray, error: XlError = NUM, div0=None) -> np.ndarray:
@@ -70,7 +63,7 @@ def elementwise(fn, *args, error=NUM, div0=None):
         with np.errstate(all="ignore"):
             r = float(fn(*[np.float64(x) for x in xs]))
         return r if np.isfinite(r) else error
-    return _compact(np.frompyfunc(one, len(args), 1)(*args))
+    return _compact(np.asarray(np.frompyfunc(one, len(args), 1)(*args), dtype=object))
 
 
 def unary(op: str, a: np.ndarray) -> np.ndarray:

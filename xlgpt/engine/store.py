@@ -77,9 +77,3 @@ class Store:
             current[np.isnan(current.astype(np.float64))] = None
             self.arrays[id(block)] = current
         current[rows, cols] = values
-
-    def block_at(self, sheet: str, row: int, col: int):
-        for r0, c0, r1, c1, b in reversed(self.blocks[sheet]):
-            if r0 <= row < r1 and c0 <= col < c1:
-                return b
-        return None

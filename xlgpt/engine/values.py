@@ -18,20 +18,6 @@ class XlError(str):
 NULL, DIV0, VALUE, REF, NAME, NUM, NA = (XlError(c) for c in
                                          ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
 ERROR_CODES = {str(e): e for e in (NULL, DIV0, VALUE, REF, NAME, NUM, NA)}
-# The order Excel reports errors in when two meet (the first one met wins; this is only for ties in arrays).
-
-
-def is_numeric(a: np.ndarray) -> bool:
-    return a.dtype == np.float64
-
-
-def to_object(a: np.ndarray) -> np.ndarray:
-    """A float64 block as an object block (NaN -> None)."""
-    if a.dtype == object:
-        return a
-    out = a.astype(object)
-    out[np.isnan(a)] = None
-    return out
 
 
 def from_python(v):
@@ -57,11 +43,15 @@ def block_array(data) -> np.ndarray:
     return out
 
 
-def compact(a: np.ndarray) -> np.ndarray:
-    """An object block back to float64 when it holds only numbers and empties."""
-    if a.dtype != object:
-        return a
-    flat = a.ravel()
-    if all(v is None or type(v) is float for v in flat):
-        return np.array([np.nan if v is None else v for v in flat], dtype=np.float64).reshape(a.shape)
+def numeric_if_possible(a: np.ndarray) -> np.ndarray:
+    """An object block back to float64 when every element is a float (no text, errors or empties)."""
+    if a.dtype == object and all(type(v) is float for v in a.flat):
+        return a.astype(np.float64)
+    return a
+
+
+def constant(v) -> np.ndarray:
+    """One value as the engine's 4-D array [1, 1, 1, 1] (see evaluator.py)."""
+    a = np.empty((1, 1, 1, 1), dtype=object)
+    a[0, 0, 0, 0] = v
     return a

@@ -21,6 +21,7 @@ from ..errors import XlgptError
 from ..formula_text import relative_key, shifted
 from ..parallel import ordered_map
 from .numbers_in import parse_values, parse_values_at
+from .zipstream import deflated_bytes
 from .xml import unescape
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -104,14 +105,8 @@ def _inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """A member's bytes, inflated by isal (several times faster than zlib) when it is deflated."""
     if info.compress_type != zipfile.ZIP_DEFLATED:
         return z.read(info.filename)
-    import struct
-
     from isal import isal_zlib
-    f = z.fp
-    f.seek(info.header_offset)
-    name_len, extra_len = struct.unpack("<HH", f.read(30)[26:30])
-    f.seek(info.header_offset + 30 + name_len + extra_len)
-    data = isal_zlib.decompress(f.read(info.compress_size), wbits=-15)
+    data = isal_zlib.decompress(deflated_bytes(z, info), wbits=-15)
     if isal_zlib.crc32(data) != info.CRC:
         raise XlgptError(f"{info.filename}: CRC-32 mismatch; the workbook is damaged")
     return data

@@ -171,3 +171,12 @@ class Deflated:
         self.pieces.append(out)
         self.csize += len(out)
         return self
+
+
+def deflated_bytes(z, info) -> bytes:
+    """The compressed data of a deflated member of an open zipfile.ZipFile, as stored, without inflating it."""
+    f = z.fp
+    f.seek(info.header_offset)
+    name_len, extra_len = struct.unpack("<HH", f.read(30)[26:30])  # the local header's own lengths
+    f.seek(info.header_offset + 30 + name_len + extra_len)
+    return f.read(info.compress_size)
