@@ -77,11 +77,17 @@ def _output_path(a):
         return src
     if not a.out:
         raise XlgptError("say where to write: --out PATH, or --in-place to overwrite the workbook")
-    out = Path(a.out)
-    if out.exists() and not a.force:
+    return _writable(Path(a.out), a.force)
+
+
+def _writable(out, force: bool):
+    """out, checked before any work: .xlsx, not an existing file unless --force, in a folder we may write."""
+    if out.suffix.lower() != ".xlsx":
+        raise XlgptError(f"--out {out}: the workbook must end in .xlsx")
+    if out.exists() and not force:
         raise XlgptError(f"{out} exists: pass --force to overwrite it, or choose another --out")
     if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
-        raise XlgptError(f"--out {out}: cannot write to the folder {out.parent}")
+        raise XlgptError(f"--out {out}: cannot write to the folder {out.parent}; create it or choose another --out")
     return out
 
 
@@ -160,7 +166,6 @@ def _choose(engine, book, a, rng) -> int:
 
 
 def cmd_build(a) -> None:
-    import os
     import time
     from pathlib import Path
     from . import builder, checkpoint
@@ -168,12 +173,7 @@ def cmd_build(a) -> None:
     out = Path(a.out) if a.out else Path("output") / f"{_slug(a.weights)}-{a.context}.xlsx"
     if not a.out:
         out.parent.mkdir(exist_ok=True)
-    if out.suffix.lower() != ".xlsx":
-        raise XlgptError(f"--out {out}: the workbook must end in .xlsx")
-    if out.exists() and not a.force:
-        raise XlgptError(f"{out} exists: pass --force to overwrite it, or choose another --out")
-    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
-        raise XlgptError(f"--out {out}: cannot write to the folder {out.parent}; create it or choose another --out")
+    _writable(out, a.force)
     t0 = time.perf_counter()
     ckpt = checkpoint.load(a.weights, seed=a.seed, layers=a.layers)
     n_params = ckpt.n_params
