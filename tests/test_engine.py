@@ -135,3 +135,10 @@ def test_defined_names_and_text_blocks():
     book.names.update({"Words": "'S'!$A$1:$B$2", "Words2": "'S'!$B$1"})
     engine.recalculate(book)
     assert f.values[0, 0] == "cb"
+
+
+def test_cached_error_values_and_error_like_text():
+    """An error result is written as an error (t="e"); a text that reads like one stays text (t="str")."""
+    from xlgpt.xlsx.worksheet import _cached
+    assert _cached(evaluate("1/0")[0, 0]) == (' t="e"', "<v>#DIV/0!</v>")
+    assert _cached(evaluate('"#N/A"')[0, 0]) == (' t="str"', "<v>#N/A</v>")

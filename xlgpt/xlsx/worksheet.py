@@ -18,7 +18,6 @@ from ..engine.values import XlError
 from .xml import DECLARATION, MAIN_NS, REL_NS, attr, escape, text_element
 
 ROW_CHUNK = 1024
-ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"}
 
 
 def worksheet_chunks(sheet: Sheet, strings: SharedStrings | None, selected: bool = False):
@@ -155,9 +154,9 @@ def _cached(v) -> tuple[str, str]:
         return "", ""
     if isinstance(v, (bool, np.bool_)):
         return ' t="b"', f"<v>{int(v)}</v>"
+    if isinstance(v, XlError):  # an error value; a text that merely reads "#N/A" stays text
+        return ' t="e"', f"<v>{v}</v>"
     if isinstance(v, str):
-        if v in ERRORS:
-            return ' t="e"', f"<v>{v}</v>"
         return ' t="str"', text_element("v", v)
     return "", f"<v>{float(v)!r}</v>"
 
