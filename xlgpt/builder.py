@@ -30,7 +30,7 @@ def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16) -> Book:
     vocab_texts = [tokenizer.token_text(i) for i in range(cfg.n_vocab)]
 
     # Tabs are laid out in reading order; the vocabulary and weights go last.
-    vocab = stages.vocab_tab(Book(), vocab_texts)  # the Area only; the tab is added after the formula tabs
+    vocab = stages.vocab_area(cfg.n_vocab)  # the tab itself goes after the formula tabs
     ids_area, text_area, count = stages.tokens_tab(book, ids, n_ctx, tokenizer.END_OF_TEXT_ID, vocab)
     x = stages.embed_tab(book, cfg, n_ctx, ids_area, text_area)
     for i in range(cfg.n_layer):
@@ -59,7 +59,7 @@ def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16) -> Book:
         "TopProbs": top["prob"].ref(),
         "Logits": logits.ref(),
     })
-    _start_tab(start, book, ckpt, prompt, n_ctx, top)
+    _start_tab(start, ckpt, prompt, n_ctx, top)
     return book
 
 
@@ -77,7 +77,7 @@ def _check(cfg, ids, n_ctx):
                          f"columns, more than a sheet's {MAX_COLS}; use a smaller --context")
 
 
-def _start_tab(s: Sheet, book: Book, ckpt: Checkpoint, prompt: str, n_ctx: int, top) -> None:
+def _start_tab(s: Sheet, ckpt: Checkpoint, prompt: str, n_ctx: int, top) -> None:
     t = stage("start")
     cfg = ckpt.config
     s.add(Texts(0, 0, [["xlgpt: GPT-2 as a spreadsheet of ordinary formulas"]], style="title"))

@@ -52,6 +52,11 @@ def weight_tab(book: Book, name: str, tensor: np.ndarray) -> None:
     book.add(Sheet(name, col_widths={}, blocks=[Values(0, 0, data)]))
 
 
+def vocab_area(n_vocab: int) -> Area:
+    """Where vocab_tab puts the tokens' text: formulas before it refer to it."""
+    return Area("vocab", HEADER_ROWS, 1, n_vocab, 1)
+
+
 def vocab_tab(book: Book, texts: list[str]) -> Area:
     s = book.add(Sheet("vocab", col_widths={0: 9, 1: 20}, freeze=(HEADER_ROWS, 0)))
     s.add(Texts(0, 0, [["vocab: every GPT-2 token's text by id"]], style="title"))
@@ -60,7 +65,7 @@ def vocab_tab(book: Book, texts: list[str]) -> Area:
     s.add(Texts(2, 0, [["id", "text"]], style="bold"))
     s.add(Values(HEADER_ROWS, 0, np.arange(len(texts), dtype=float)[:, None]))
     s.add(Texts(HEADER_ROWS, 1, [[t] for t in texts]))
-    return Area("vocab", HEADER_ROWS, 1, len(texts), 1)
+    return vocab_area(len(texts))
 
 
 def tokens_tab(book: Book, ids: list[int], n_ctx: int, pad_id: int, vocab: Area) -> tuple[Area, Area, str]:
