@@ -101,3 +101,37 @@ def test_recalc_any_workbook_in_the_dialect(tmp_path):
     assert "recalculated 4 formula cells" in r.stdout
     got = area(open_values(out), "Data", 0, 1, 3, 2)
     assert got[0, 0] == 14.0 and got[:, 1].tolist() == [1.0, 4.0, 16.0]
+
+
+def _members(path):
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        return {i.filename: (i.CRC, i.compress_size, z.read(i.filename)) for i in z.infolist()}
+
+
+def _sheet_parts(path):
+    """sheet name -> its part in the package"""
+    from xlgpt.xlsx.reader import read
+    rb = read(path)
+    return {name: s.part for name, s in rb.sources.items()}
+
+
+def test_recalc_again_copies_what_did_not_change(tiny, tmp_path):
+    """A second recalculation copies every tab whose values come out as the tab carries them, compressed bytes
+    and all; an edit rewrites exactly the tabs downstream of it, with the oracle's values."""
+    first, second, third = tmp_path / "first.xlsx", tmp_path / "second.xlsx", tmp_path / "third.xlsx"
+    recalc(tiny.path, "--out", first)
+    recalc(first, "--out", second)
+    a, b = _members(first), _members(second)
+    assert a == b
+    recalc(first, "--out", third, "--set", "'h.1.mlp.c_fc.weight'!C4=2.5")
+    c, parts = _members(third), _sheet_parts(first)
+    for upstream in ("embed", "h.0.mlp.c_proj", "h.1.ln_2", "wte.weight"):
+        assert c[parts[upstream]] == a[parts[upstream]], upstream
+    for downstream in ("h.1.mlp.c_fc", "h.1.mlp.gelu", "logits", "h.1.mlp.c_fc.weight"):
+        assert c[parts[downstream]][0] != a[parts[downstream]][0], downstream
+    params = {k: written_values(v) for k, v in tiny.ckpt.params.items()}
+    params["h.1.mlp.c_fc.weight"][3, 2] = 2.5
+    want = oracle.forward(params, tiny.ckpt.config, tiny.ids)["logits"][-1]
+    got = numbers(named(open_values(third), "Logits"))[:, 0]
+    assert np.max(np.abs(got - want)) <= REL * np.max(np.abs(want))

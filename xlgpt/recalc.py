@@ -1,13 +1,14 @@
 """`xlgpt recalc`: read a workbook, apply edits, evaluate every formula, write the values back.
 
 Writing back keeps the package as it was wherever nothing changed: an unchanged weight tab is copied as its
-compressed bytes, every other part too, and a sheet with formulas keeps everything outside its <sheetData>
-(widths, panes, links, heat maps); only the cells are written anew, with their cached values.
+compressed bytes, so is a formula tab whose values come out as it last carried them (sheet_cache.py), and
+every part that is not a sheet. A formula tab written anew keeps everything outside its <sheetData> (widths,
+panes, links, heat maps); only the cells are written, with their cached values.
 """
 
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,8 @@ from . import engine, refs
 from .book import Book, Formulas, Texts, Values
 from .errors import XlgptError
 from .xlsx.atomic import atomic_output
-from .xlsx.reader import ReadBook, read
+from .xlsx import sheet_cache
+from .xlsx.reader import ReadBook, inflate, read
 from .xlsx.worksheet import sheet_data_chunks
 from .xlsx.zipstream import Deflated, ZipWriter, deflated_bytes
 
@@ -98,14 +100,33 @@ def write_back(rb: ReadBook, dest: Path, edited: set) -> None:
             sheets = {s.part: s_name for s_name, s in rb.sources.items()}
             for info in z.infolist():
                 name = sheets.get(info.filename)
-                if name is None or (rb.sources[name].dense and name not in edited):
+                if name is None or (name not in edited and _unchanged(rb.sources[name], rb.book.sheet(name))):
                     out.write_deflated(info.filename, _raw_member(z, info))
                 else:
-                    out.write_deflated(info.filename, _new_sheet(z.read(info.filename), rb.book.sheet(name)))
+                    sheet = rb.book.sheet(name)
+                    d = _new_sheet(inflate(z, info), sheet)
+                    out.write_deflated(info.filename, d)
+                    if not rb.sources[name].dense:
+                        digest = sheet_cache.values_digest(sheet.blocks)
+                        k = sheet_cache.key(d.crc, d.csize, d.size)
+                        sheet_cache.remember_digest(k, digest)
+                        sheet_cache.remember_blocks(rb.blocks_key(k), _without_values(sheet.blocks))
+                        if (d.crc, d.size) == (info.CRC, info.file_size):  # the same bytes it had
+                            sheet_cache.remember_digest(rb.sources[name].key, digest)
         except BaseException:
             out.abandon()
             raise
         out.close()
+
+
+def _unchanged(source, sheet) -> bool:
+    """Whether writing the sheet anew would give the bytes it has: a weight tab, or a formula tab whose
+    recalculated values are those it was last written with (a digest remembered by key)."""
+    return source.dense or sheet_cache.load_digest(source.key) == sheet_cache.values_digest(sheet.blocks)
+
+
+def _without_values(blocks: list) -> list:
+    return [replace(b, values=None) if isinstance(b, Formulas) else b for b in blocks]
 
 
 def _raw_member(z, info: zipfile.ZipInfo) -> Deflated:

@@ -1,12 +1,11 @@
 """Read an .xlsx into a Book: xlgpt's own workbooks, and the same after Excel or LibreOffice saved them.
 
-Dense numeric sheets (weight tabs) are parsed with one regular expression and NumPy, and remembered on disk
-by the zip directory's CRC-32 and sizes, so an unchanged weight tab is not parsed again. Other sheets are
-read with ElementTree; their formulas are grouped into blocks of cells that share one relative formula
+Dense numeric sheets (weight tabs) are parsed with one regular expression and NumPy. Every sheet read is
+remembered on disk by the zip directory's CRC-32 and sizes (sheet_cache.py), so an unchanged sheet is not
+parsed again. xlgpt's formula tabs are read with three regular expressions, other sheets with ElementTree; their formulas are grouped into blocks of cells that share one relative formula
 (xlsx shared formulas, or runs of cells whose formulas are the same relative to their position).
 """
 
-import os
 import re
 import xml.etree.ElementTree as ET
 import zipfile
@@ -20,6 +19,7 @@ from ..book import Book, Formulas, Sheet, Texts, Values
 from ..errors import XlgptError
 from ..formula_text import relative_key, shifted
 from ..parallel import ordered_map
+from . import sheet_cache
 from .numbers_in import parse_values, parse_values_at
 from .zipstream import deflated_bytes
 from .xml import unescape
@@ -29,15 +29,12 @@ REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("XLGPT_CACHE") or Path.home() / ".cache" / "xlgpt") / "sheets"
-
-
 @dataclass
 class SheetSource:
     """Where a sheet came from in the package, for writing it back."""
     part: str  # xl/worksheets/sheetN.xml
     dense: bool  # one block of numbers from A1 (a weight tab)
+    key: str  # its key in the sheet cache
 
 
 @dataclass
@@ -45,6 +42,10 @@ class ReadBook:
     book: Book
     path: Path
     sources: dict  # sheet name -> SheetSource
+    strings_key: str = "none"  # the shared strings' key in the sheet cache
+
+    def blocks_key(self, sheet_key: str) -> str:
+        return sheet_cache.blocks_key(sheet_key, self.strings_key)
 
 
 def read(path, use_cache: bool = True) -> ReadBook:
@@ -59,7 +60,7 @@ def read(path, use_cache: bool = True) -> ReadBook:
             raise XlgptError(f"{path}: not an .xlsx workbook (no xl/workbook.xml)")
         wb = ET.fromstring(z.read("xl/workbook.xml"))
         rels = {r.get("Id"): r.get("Target") for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))}
-        strings = _shared_strings(z) if "xl/sharedStrings.xml" in names else []
+        strings = _shared_strings(z) if "xl/sharedStrings.xml" in names else _Strings()
         book, sources = Book(), {}
         for s in wb.iter(NS + "sheet"):
             target = rels[s.get(REL)]
@@ -70,13 +71,20 @@ def read(path, use_cache: bool = True) -> ReadBook:
         for dn in wb.iter(NS + "definedName"):
             if dn.get("localSheetId") is None and not dn.get("name", "").startswith("_xlnm."):
                 book.names[dn.get("name")] = dn.text or ""
-    return ReadBook(book, path, sources)
+    return ReadBook(book, path, sources, strings.key)
 
 
-def _shared_strings(z) -> list[str]:
-    out = []
+class _Strings(list):
+    """The shared strings, and their key in the sheet cache (the part's CRC and sizes)."""
+    key = "none"
+
+
+def _shared_strings(z) -> _Strings:
+    out = _Strings()
     for si in ET.fromstring(z.read("xl/sharedStrings.xml")).iter(NS + "si"):
         out.append(unescape("".join(t.text or "" for t in si.iter(NS + "t"))))
+    info = z.getinfo("xl/sharedStrings.xml")
+    out.key = sheet_cache.key(info.CRC, info.compress_size, info.file_size)
     return out
 
 
@@ -86,22 +94,29 @@ def _shared_strings(z) -> list[str]:
 
 def _read_sheet(z, name, part, strings, use_cache):
     info = z.getinfo(part)
-    key = f"{info.CRC:08x}-{info.compress_size}-{info.file_size}"
-    cached = cache_dir() / f"{key}.npy"
-    if use_cache and cached.exists():
-        data = np.load(cached, mmap_mode="r")
-        return Sheet(name, blocks=[Values(0, 0, data)]), SheetSource(part, True)
-    xml = _inflate(z, info)
+    k = sheet_cache.key(info.CRC, info.compress_size, info.file_size)
+    data = sheet_cache.load_array(k) if use_cache else None
+    if data is not None:
+        return Sheet(name, blocks=[Values(0, 0, data)]), SheetSource(part, True, k)
+    blocks_key = sheet_cache.blocks_key(k, strings.key)
+    blocks = sheet_cache.load_blocks(blocks_key) if use_cache else None
+    if blocks is not None:
+        return Sheet(name, blocks=blocks), SheetSource(part, False, k)
+    xml = inflate(z, info)
     data = _dense(xml)
     if data is not None:
         if use_cache:
-            _remember(cached, data)
-        return Sheet(name, blocks=[Values(0, 0, data)]), SheetSource(part, True)
-    fast = _xlgpt_layout(xml, name, part, strings)
-    return fast if fast is not None else _general(xml, name, part, strings)
+            sheet_cache.remember_array(k, data)
+        return Sheet(name, blocks=[Values(0, 0, data)]), SheetSource(part, True, k)
+    sheet = _xlgpt_layout(xml, name, strings)
+    if sheet is None:
+        sheet = _general(xml, name, strings)
+    if use_cache:
+        sheet_cache.remember_blocks(blocks_key, sheet.blocks)
+    return sheet, SheetSource(part, False, k)
 
 
-def _inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+def inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """A member's bytes, inflated by isal (several times faster than zlib) when it is deflated."""
     if info.compress_type != zipfile.ZIP_DEFLATED:
         return z.read(info.filename)
@@ -175,17 +190,6 @@ def _dense(xml: bytes):
     return values.reshape(n, values.size // n)
 
 
-def _remember(file: Path, data: np.ndarray) -> None:
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            np.save(f, data)
-        tmp.replace(file)
-    except OSError:
-        pass  # a cache that cannot be written only costs time
-
-
 # ---- formula tabs as xlgpt writes them --------------------------------------------------------------------
 
 _ANCHOR = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*><f t="(shared|array)" ref="([A-Z]+\d+(?::[A-Z]+\d+)?)"'
@@ -204,7 +208,7 @@ def _col(letters: bytes) -> int:
     return c
 
 
-def _xlgpt_layout(xml: bytes, name, part, strings):
+def _xlgpt_layout(xml: bytes, name, strings):
     """A sheet where every formula is a shared or array anchor (with its range), a shared formula's other
     cell, or a single <f>, and every constant has an explicit type: read with three regular expressions,
     without a Python step per formula cell. None when the cell counts show the sheet is not like that."""
@@ -252,12 +256,12 @@ def _xlgpt_layout(xml: bytes, name, part, strings):
     cells = xml.count(b"<c ") + xml.count(b"<c>")
     if xml.count(b'<f t="shared" si="') != shared_rest or cells != anchors + shared_rest + plain + areas + len(constants):
         return None
-    return Sheet(name, blocks=blocks + _constant_blocks(constants, styles)), SheetSource(part, False)
+    return Sheet(name, blocks=blocks + _constant_blocks(constants, styles))
 
 
 # ---- everything else ------------------------------------------------------------------------------------
 
-def _general(xml: bytes, name: str, part: str, strings: list[str]):
+def _general(xml: bytes, name: str, strings: list[str]):
     constants, styles = {}, {}  # (row, col) -> value, style index
     formulas = {}  # (row, col) -> (key, text); text None for shared children (derived from the anchor)
     shared = {}  # si -> (row, col, text) of the anchor
@@ -304,7 +308,7 @@ def _general(xml: bytes, name: str, part: str, strings: list[str]):
         constants.pop(cell, None)  # the cached values of an array formula's other cells
     blocks += _formula_blocks(formulas, shared, text_at)
     blocks += _constant_blocks(constants, styles)
-    return Sheet(name, blocks=blocks), SheetSource(part, False)
+    return Sheet(name, blocks=blocks)
 
 
 class _SharedId(str):

@@ -11,6 +11,7 @@ import numpy as np
 from .. import refs
 from ..book import Formulas, Sheet, Texts, Values
 from ..parallel import ordered_map
+from . import formula_cells
 from .numbers import rows_bytes
 from .sharedstrings import SharedStrings
 from .styles import STYLE_INDEX
@@ -111,6 +112,11 @@ def _segments(block, lo: int, hi: int, strings: SharedStrings, shared_id):
         # numbers among formulas: each cell with its position and an explicit type, which the reader's
         # fast path relies on to tell them from the cached values of array formulas
         letters = [refs.col_letters(block.col + j) for j in range(block.shape[1])]
+        data = np.asarray(block.data[lo - block.row:hi - block.row], dtype=np.float64)
+        if formula_cells.EXTENDED and np.isfinite(data).all():  # no empty (NaN) cell: whole rows at once
+            rows = formula_cells.rows_of_cells(letters, lo, f'"{style} t="n"><v>'.encode(), data)
+            yield from ((lo + i, block.col, cells) for i, cells in enumerate(rows))
+            return
         for row in range(lo, hi):
             vals = block.data[row - block.row].tolist()
             yield row, block.col, "".join(f'<c r="{c}{row + 1}"{style} t="n"><v>{_number(v)}</v></c>'
@@ -175,6 +181,17 @@ def _formula_segments(f: Formulas, lo: int, hi: int, style: str, shared_id):
     if f.values is None and f.kind == "shared":
         # every row but the anchor's is the same text but for the row number: build it once, fill it per row
         template = "".join(f'<c r="{c}\x00"{style}>{rest}</c>' for c in letters)
+    if f.values is not None and f.values.dtype == np.float64 and formula_cells.EXTENDED:
+        block = f.values[lo - f.row:hi - f.row]
+        if np.isfinite(block).all():
+            rows = formula_cells.rows_of_cells(letters, lo, f'"{style}>{rest}<v>'.encode(), block)
+            if lo == f.row:  # the anchor cell holds the formula itself
+                first = rows[0]
+                end = first.index(b"</c>") + 4
+                number = first[first.index(b"<v>", 0, end):end]
+                rows[0] = f'<c r="{letters[0]}{lo + 1}"{style}>{anchor}'.encode() + number + first[end:]
+            yield from ((lo + i, f.col, data) for i, data in enumerate(rows))
+            return
     for row in range(lo, hi):
         if f.values is None:
             if f.kind == "shared" and row != f.row:
