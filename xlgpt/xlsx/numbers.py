@@ -151,6 +151,8 @@ def _value(mant, exp, digits):
     """The float64 nearest to mant * 10**(exp - digits + 1): an integer below 2**53 divided or multiplied by
     an exact power of ten (at most 1e22) is correctly rounded, as parsing the decimal text would be."""
     power = (digits - 1) - exp
+    if power.size and 0 <= power.min() and power.max() <= 22:  # every weight below 1e9 or so: one division
+        return mant / _POW10[power + 300]
     p = np.clip(np.abs(power), 0, 22)
     val = np.where(power >= 0, mant / _POW10[p + 300], mant * _POW10[p + 300])
     far = np.abs(power) > 22  # beyond float32's range of decimals; parse these one by one

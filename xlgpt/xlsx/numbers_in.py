@@ -34,16 +34,27 @@ def _general_form(body: bytes) -> np.ndarray:
     return np.array(text.split(), dtype=np.float64) if b"<" in text else np.fromstring(text, dtype=np.float64, sep=" ")
 
 
-_WEIGHTS = 10.0 ** np.arange(8, -1, -1)  # the nine mantissa digits, first to last
+# the 8 digits after the point, as one little-endian uint64 of ASCII: keep the first k bytes, k = 0..8
+_KEEP = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+_THREES, _SIXES = np.uint64(0x3030303030303030), np.uint64(0x0606060606060606)
+
+
+def _eight_digits(x: np.ndarray) -> np.ndarray:
+    """Eight ASCII digits packed in a little-endian uint64 (first digit lowest; a zero byte counts as 0) ->
+    their value, without a loop over the digits: pairs, then quads, then halves (the classic SWAR reduction;
+    the products wrap modulo 2**64 on purpose)."""
+    x = ((x & np.uint64(0x0F0F0F0F0F0F0F0F)) * np.uint64(2561)) >> np.uint64(8)
+    x = ((x & np.uint64(0x00FF00FF00FF00FF)) * np.uint64(6553601)) >> np.uint64(16)
+    return ((x & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(42949672960001)) >> np.uint64(32)
 
 
 def _fixed_form(body: bytes):
     buf = np.frombuffer(body, dtype=np.uint8)
     v = np.flatnonzero(buf == ord("v"))  # in <v> and </v>; the tags hold no other v
-    v = v[(v > 0) & (v < len(buf) - 1)]
-    before = buf[v - 1]
-    starts, ends = v[before == ord("<")] + 2, v[before == ord("/")] - 2
-    if starts.size != ends.size or starts.size == 0 or np.any(ends < starts) or np.any(ends - starts > 15):
+    if v.size == 0 or v.size % 2 or v[0] == 0 or v[-1] >= len(buf) - 1:
+        return None
+    starts, ends = v[0::2] + 2, v[1::2] - 2  # <v> and </v> alternate
+    if np.any(buf[starts - 3] != ord("<")) or np.any(buf[ends + 1] != ord("/")) or np.any(ends - starts > 15):
         return None
     e_pos = ends - 4
     if np.any(buf[e_pos] != ord("E")):
@@ -53,17 +64,29 @@ def _fixed_form(body: bytes):
     width = e_pos - m0  # "d" or "d.ddddddd[d]"
     if np.any((width != 1) & ((width < 3) | (width > 10))):
         return None
-    windows = np.lib.stride_tricks.as_strided(buf, shape=(len(buf) - 10, 10), strides=(1, 1), writeable=False)
-    chars = windows[np.minimum(m0, len(buf) - 11)]  # ten bytes from each mantissa's first digit
-    digits = np.concatenate([chars[:, :1], chars[:, 2:]], axis=1).astype(np.float64) - ord("0")
-    present = np.concatenate([np.ones((len(m0), 1), bool), np.arange(2, 10)[None, :] < width[:, None]], axis=1)
-    if np.any(present & ((digits < 0) | (digits > 9))) or np.any((width > 1) & (chars[:, 1] != ord("."))):
+    if m0[-1] + 10 > len(buf):
         return None
-    mant = np.where(present, digits, 0.0) @ _WEIGHTS  # nine digits, missing ones 0: an exact integer
+    # every byte offset read as a little-endian uint64 (overlapping, unaligned): the eight bytes after each
+    # mantissa's point in one gather
+    words = np.ndarray(shape=(len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+    tail = words[m0 + 2]  # the digits after the point, and the bytes that follow them
+    keep = _KEEP[np.maximum(width - 2, 0)]  # the bytes that are digits
+    first = buf[m0] - np.uint8(ord("0"))  # a byte below '0' wraps round to a large one
+    kept = tail & keep
+    threes = _THREES & keep
+    # each kept byte is 0x30..0x39: its high nibble is 3, and still is after adding 6 (0x3A..0x3F would not be)
+    high = np.uint64(0xF0F0F0F0F0F0F0F0)
+    not_digits = (((kept & high) != threes) | (((kept + (_SIXES & keep)) & high) != threes))
+    if np.any(first > 9) or np.any((width > 1) & (buf[m0 + 1] != ord("."))) or np.any(not_digits):
+        return None
+    mant = first.astype(np.float64) * 1e8 + _eight_digits(kept).astype(np.float64)
     esign = buf[e_pos + 1]
     if np.any((esign != ord("+")) & (esign != ord("-"))):
         return None
-    exp = (buf[e_pos + 2].astype(np.int64) - ord("0")) * 10 + (buf[e_pos + 3].astype(np.int64) - ord("0"))
+    tens, ones = buf[e_pos + 2] - np.uint8(ord("0")), buf[e_pos + 3] - np.uint8(ord("0"))
+    if np.any(tens > 9) or np.any(ones > 9):
+        return None
+    exp = tens.astype(np.int64) * 10 + ones
     exp = np.where(esign == ord("-"), -exp, exp)
     value = _value(mant, exp, 9)
     return np.where(neg, -value, value), starts

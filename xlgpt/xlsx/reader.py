@@ -127,6 +127,9 @@ def inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return data
 
 
+PIECE = 1 << 20  # bytes of XML per piece parsed on a worker: its temporaries stay in the cache
+
+
 def _dense(xml: bytes):
     """The sheet as one float64 array when it is numbers only, rows 1..n full from column A; else None."""
     if b"<f" in xml:
@@ -137,7 +140,41 @@ def _dense(xml: bytes):
     if start < 0 or end < 0:
         return None
     body = memoryview(xml)[start:end]
-    buf = np.frombuffer(body, dtype=np.uint8)
+    # pieces of about a megabyte that begin with a row, parsed on the worker threads
+    cuts = [xml.find(b"<row", start)]
+    if cuts[0] < 0:
+        return None
+    while True:
+        nxt = xml.find(b"<row", cuts[-1] + PIECE, end)
+        if nxt < 0:
+            break
+        cuts.append(nxt)
+    cuts = [c - start for c in cuts] + [end - start]
+    pieces = list(ordered_map(lambda ab: _dense_piece(body[ab[0]:ab[1]]), zip(cuts[:-1], cuts[1:])))
+    if any(p is None for p in pieces):
+        return None
+    n = sum(p.rows for p in pieces)
+    widths = {p.width for p in pieces if p.width is not None}
+    if len(widths) != 1 or pieces[0].first_row != 1 or pieces[-1].last_row != n:
+        return None  # rows of different lengths, or rows not 1..n (the format requires ascending rows)
+    values, width = np.concatenate([p.values for p in pieces]), widths.pop()
+    return values.reshape(n, width) if values.size == n * width and width else None
+
+
+@dataclass
+class _Piece:
+    values: np.ndarray
+    rows: int
+    width: int | None  # cells per row, the same in every row
+    first_row: int
+    last_row: int
+
+
+def _dense_piece(chunk: memoryview):
+    """A run of whole rows of a dense sheet: its numbers, or None when it is not dense (text, gaps, rows
+    that do not start in column A or differ in length)."""
+    chunk = bytes(chunk)
+    buf = np.frombuffer(chunk, dtype=np.uint8)
     w = np.flatnonzero(buf == ord("w"))  # the w of <row and </row>: nothing else in the cells has one
     w = w[w >= 3]
     is_start = (buf[w - 3] == ord("<")) & (buf[w - 2] == ord("r")) & (buf[w - 1] == ord("o"))
@@ -146,48 +183,28 @@ def _dense(xml: bytes):
     n = len(row_starts)
     if n == 0 or len(row_ends) != n:
         return None
-    # rows 1..n in order (the format requires ascending rows): the first is 1 and the last n
-    first_tag, last_tag = bytes(body[row_starts[0]:row_starts[0] + 30]), bytes(body[row_starts[-1]:row_starts[-1] + 30])
-    if not re.match(rb'<row r="1"', first_tag) or not re.match(rb'<row r="%d"' % n, last_tag):
+    numbers = []
+    for p in row_starts.tolist():  # each row starts in column A (a first cell with a position says so)
+        head = chunk[p:p + 60]
+        m = re.match(rb'<row r="(\d+)"[^>]*>\s*<c\b([^>]*)>', head)
+        if m is None or (b' r="' in m.group(2) and not re.search(rb' r="A\d+"', m.group(2))):
+            return None
+        numbers.append(int(m.group(1)))
+    if numbers != list(range(numbers[0], numbers[0] + n)):
         return None
-    # each row starts in column A (a first cell with a position says so)
-    for p in row_starts.tolist():
-        head = bytes(body[p:p + 60])
-        m = re.match(rb'<row[^>]*>\s*<c\b([^>]*)>', head)
-        if m is None or (b' r="' in m.group(1) and not re.search(rb' r="A\d+"', m.group(1))):
-            return None
-    # pieces of about 8 MB that end with a row, parsed on the worker threads
-    cuts, last = [0], 0
-    for e in row_ends.tolist():
-        if e - last >= 1 << 23:
-            cuts.append(e)
-            last = e
-    if cuts[-1] != int(row_ends[-1]):
-        cuts.append(int(row_ends[-1]))
-
-    def piece(ab):
-        a, b = ab
-        chunk = bytes(body[a:b])
-        parsed = parse_values_at(chunk)
-        if parsed is None:
-            values = parse_values(chunk)
-            return values, None
-        return parsed[0], parsed[1] + a
-    parts = list(ordered_map(piece, zip(cuts[:-1], cuts[1:])))
-    values = np.concatenate([p[0] for p in parts])
-    if any(p[1] is None for p in parts):  # another program's form: count the cells of each row instead
-        per_row = {xml.count(b"<v>", start + a, start + b) for a, b in zip(row_starts.tolist(), row_ends.tolist())}
-        cells = {xml.count(b"<c", start + a, start + b) for a, b in zip(row_starts.tolist(), row_ends.tolist())}
-        if len(per_row) != 1 or per_row != cells:
-            return None
-    else:
-        counts = np.bincount(np.searchsorted(row_ends, np.concatenate([p[1] for p in parts])), minlength=n)
-        cells = xml.count(b"<c", start, end)
-        if counts.min() != counts.max() or cells != values.size:
+    parsed = parse_values_at(chunk)
+    if parsed is not None:
+        values, at = parsed
+        counts = np.bincount(np.searchsorted(row_ends, at), minlength=n)[:n]
+        if counts.min() != counts.max() or chunk.count(b"<c") != values.size:
             return None  # rows of different lengths, or cells without a value
-    if values.size % n or values.size == 0:
-        return None
-    return values.reshape(n, values.size // n)
+    else:  # another program's form: count the cells of each row instead
+        values = parse_values(chunk)
+        per_row = {chunk.count(b"<v>", a, b) for a, b in zip(row_starts.tolist(), row_ends.tolist())}
+        cells = {chunk.count(b"<c", a, b) for a, b in zip(row_starts.tolist(), row_ends.tolist())}
+        if len(per_row) != 1 or per_row != cells or values.size != n * next(iter(per_row)):
+            return None
+    return _Piece(values, n, values.size // n, numbers[0], numbers[-1])
 
 
 # ---- formula tabs as xlgpt writes them --------------------------------------------------------------------
