@@ -142,3 +142,39 @@ def test_cached_error_values_and_error_like_text():
     from xlgpt.xlsx.worksheet import _cached
     assert _cached(evaluate("1/0")[0, 0]) == (' t="e"', "<v>#DIV/0!</v>")
     assert _cached(evaluate('"#N/A"')[0, 0]) == (' t="str"', "<v>#N/A</v>")
+
+
+def _scan_book(formula, first_value=None, at_row=1):
+    """Column A: 0, 1, 2, 0, 1, 2, ...; column D from row at_row: formula filled down (a shared block)."""
+    book = Book()
+    n = 30
+    s = book.add(Sheet("S", blocks=[Values(0, 0, (np.arange(n, dtype=float) % 3)[:, None])]))
+    if first_value is not None:
+        s.add(Values(0, 3, np.array([[first_value]])))
+    f = s.add(Formulas(at_row, 3, n - at_row, 1, formula, "shared"))
+    engine.recalculate(book)
+    return f.values[:, 0].tolist()
+
+
+def test_a_block_that_reads_the_rows_above_runs_top_down():
+    a = [i % 3 for i in range(30)]
+    want, total = [], 10.0
+    for i in range(1, 30):
+        total = total + a[i] if a[i] > 0 else total * 2
+        want.append(total)
+    assert _scan_book("IF(A2>0,D1+A2,D1*2)", first_value=10.0) == want
+    running = [sum(a[:i + 1]) for i in range(1, 30)]  # a running total over a growing range
+    assert _scan_book("SUM($A$1:A2)", at_row=1) == running
+    d = [1.0]  # D1 = 1, then each row the sum of the column above it plus A
+    for i in range(1, 30):
+        d.append(sum(d) + a[i])
+    assert _scan_book("SUM(D$1:D1)+A2", first_value=1.0) == d[1:]
+
+
+def test_a_block_that_reads_the_rows_below_runs_bottom_up():
+    # the length of the run of equal steps from each row down: 1 where the next row does not continue it
+    a = [i % 3 for i in range(30)]
+    want = [0] * 30
+    for i in range(29, -1, -1):
+        want[i] = want[i + 1] + 1 if i < 29 and a[i + 1] == a[i] + 1 else 1
+    assert _scan_book("IF(A2=A1+1,D2+1,1)", at_row=0) == want

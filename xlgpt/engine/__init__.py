@@ -16,13 +16,19 @@ from .values import NA, numeric_if_possible
 
 
 class Group:
-    """Cells of one formula block evaluated together: the whole block, or one cell of it (the fallback)."""
+    """Cells of one formula block evaluated together: the whole block, or one cell of it (the fallback).
 
-    def __init__(self, sheet: str, block: Formulas, tree, di: int = 0, dj: int = 0, nrows=None, ncols=None):
+    A block whose cells read its own cells only in rows above (a running total, a scan down the prompt's
+    characters) is one group evaluated a row at a time, top down: rows = +1; only below: bottom up, -1.
+    """
+
+    def __init__(self, sheet: str, block: Formulas, tree, di: int = 0, dj: int = 0, nrows=None, ncols=None,
+                 rows: int = 0):
         self.sheet, self.block, self.tree = sheet, block, tree
         self.di, self.dj = di, dj  # offset of the group's first cell in the block
         self.nrows = block.nrows if nrows is None else nrows
         self.ncols = block.ncols if ncols is None else ncols
+        self.rows = rows
 
     @property
     def row(self):
@@ -142,10 +148,12 @@ def _order(groups: list[Group], names: dict) -> list[Group]:
         for g in groups:
             reads = _reads(g, names)
             own = g.output()
-            if g.nrows * g.ncols > 1 and g.block.kind != "array" and any(
+            if g.nrows * g.ncols > 1 and g.block.kind != "array" and not g.rows and any(
                     sheet == g.sheet and _overlaps(rect, own) for sheet, *rect in reads):
-                split.append(g)  # the group reads its own cells: one cell at a time
-                continue
+                g.rows = _row_order(g, names)
+                if not g.rows:
+                    split.append(g)  # the group reads its own cells every which way: one cell at a time
+                    continue
             deps[id(g)] = [h for sheet, *rect in reads for h in by_sheet.get(sheet, ())
                            if h is not g and _overlaps(rect, h.output())]
         if not split:
@@ -176,8 +184,34 @@ def _order(groups: list[Group], names: dict) -> list[Group]:
     return order
 
 
+def _row_order(g: Group, names: dict) -> int:
+    """+1 when every reference of the block to its own cells points to rows above the reading cell, -1 when
+    every one points below, 0 otherwise."""
+    own = g.output()
+    above = below = True
+    for node in _walk(g.tree):
+        if isinstance(node, Name):
+            node = names.get(node.name) or names.get(node.name.upper())
+        if not isinstance(node, Ref) or (node.sheet is not None and node.sheet != g.sheet):
+            continue
+        whole = Group(g.sheet, g.block, Call("_", [node]))
+        if not any(_overlaps(rect, own) for _, *rect in _reads(whole, names)):
+            continue
+        # for the cell i rows into the block, a relative end reads row r + i, an absolute one row r: rows
+        # above the cell for every i, or below it for every i, come down to these tests on r
+        ends = (node.r0, node.abs_r0), (node.r1, node.abs_r1)
+        above &= all(r < g.row for r, _ in ends)
+        below &= all(r >= g.row + g.nrows if absolute else r > g.row for r, absolute in ends)
+    return 1 if above else (-1 if below else 0)
+
+
 def _evaluate(g: Group, store: Store, names: dict) -> None:
     b = g.block
+    if g.rows:
+        order = range(g.nrows) if g.rows > 0 else range(g.nrows - 1, -1, -1)
+        for i in order:
+            _evaluate(Group(g.sheet, b, g.tree, g.di + i, g.dj, 1, g.ncols), store, names)
+        return
     try:
         if b.kind == "array":
             ctx = Context(store, g.sheet, b.row, b.col, 1, 1, 0, 0, True, names)
