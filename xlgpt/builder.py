@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from . import engine, refs, stages, tokenizer
+from . import engine, refs, stages, tokenize_tabs, tokenizer
 from .book import Book, Formulas, Sheet, Texts, Values
 from .checkpoint import Checkpoint
 from .errors import XlgptError
@@ -11,27 +11,32 @@ from .refs import MAX_COLS
 from .templates import stage
 
 TOP_K = 10
+WORD_BYTES = 24  # bytes per word (pre-token) the tokenizer's BPE takes; the longest English words fit
 
 
-def build_workbook(ckpt: Checkpoint, prompt: str, n_ctx: int = 16) -> Book:
+def build_workbook(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int = WORD_BYTES) -> Book:
     """The workbook with every formula's value computed by the engine from the formulas themselves."""
-    book = build_book(ckpt, prompt, n_ctx)
+    book = build_book(ckpt, prompt, n_ctx, word_bytes)
     engine.recalculate(book)
+    error = engine.read_range(book, "TokenError")[0, 0]
+    if error:  # the workbook's own tokenizer says the prompt does not fit (a word longer than word_bytes)
+        raise XlgptError(str(error))
     return book
 
 
-def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16) -> Book:
+def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int = WORD_BYTES) -> Book:
     """The workbook's layout: tabs, formulas and weights, no values computed."""
     cfg = ckpt.config
-    ids = tokenizer.encode(prompt)
-    _check(cfg, ids, n_ctx)
+    ids = tokenizer.encode_ordinary(prompt)
+    _check(cfg, ids, n_ctx, word_bytes)
     book = Book()
     start = book.add(Sheet("Start", col_widths={0: 16, 1: 40, 2: 12, 3: 10}))
     vocab_texts = [tokenizer.token_text(i) for i in range(cfg.n_vocab)]
 
-    # Tabs are laid out in reading order; the vocabulary and weights go last.
+    # Tabs are laid out in reading order; the vocabulary, lookup tables and weights go last.
     vocab = stages.vocab_area(cfg.n_vocab)  # the tab itself goes after the formula tabs
-    ids_area, text_area, count = stages.tokens_tab(book, ids, n_ctx, tokenizer.END_OF_TEXT_ID, vocab)
+    tokens = tokenize_tabs.tokenizer_tabs(book, n_ctx, word_bytes, vocab)
+    ids_area, text_area, count = tokens.ids, tokens.text, tokens.count
     x = stages.embed_tab(book, cfg, n_ctx, ids_area, text_area)
     for i in range(cfg.n_layer):
         h = f"h.{i}"
@@ -45,6 +50,7 @@ def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16) -> Book:
     logits, probs = stages.logits_tab(book, cfg, ln_f, count)
     top = stages.predict_tab(book, logits, probs, vocab, TOP_K)
     stages.vocab_tab(book, vocab_texts)
+    tokenize_tabs.lookup_tabs(book)
     for name, tensor in ckpt.params.items():
         stages.weight_tab(book, name, tensor)
 
@@ -52,6 +58,7 @@ def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16) -> Book:
         "Prompt": refs.qualified("Start", "$B$3"),
         "TokenIds": ids_area.ref(),
         "TokenCount": count,
+        "TokenError": tokens.error,
         "NextTokenId": top["id"].rows(0, 1).ref(),
         "NextToken": top["token"].rows(0, 1).ref(),
         "TopIds": top["id"].ref(),
@@ -59,13 +66,15 @@ def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16) -> Book:
         "TopProbs": top["prob"].ref(),
         "Logits": logits.ref(),
     })
-    _start_tab(start, ckpt, prompt, n_ctx, top)
+    _start_tab(start, ckpt, prompt, n_ctx, word_bytes, top)
     return book
 
 
-def _check(cfg, ids, n_ctx):
+def _check(cfg, ids, n_ctx, word_bytes):
     if not ids:
         raise XlgptError("the prompt is empty: give --prompt TEXT with at least one character")
+    if word_bytes < 2:
+        raise XlgptError(f"--word-bytes {word_bytes}: a word needs room for at least 2 bytes (default {WORD_BYTES})")
     if not 1 <= n_ctx <= cfg.n_ctx:
         raise XlgptError(f"--context {n_ctx}: this model takes 1 to {cfg.n_ctx} positions")
     if len(ids) > n_ctx:
@@ -77,7 +86,7 @@ def _check(cfg, ids, n_ctx):
                          f"columns, more than a sheet's {MAX_COLS}; use a smaller --context")
 
 
-def _start_tab(s: Sheet, ckpt: Checkpoint, prompt: str, n_ctx: int, top) -> None:
+def _start_tab(s: Sheet, ckpt: Checkpoint, prompt: str, n_ctx: int, word_bytes: int, top) -> None:
     t = stage("start")
     cfg = ckpt.config
     s.add(Texts(0, 0, [["xlgpt: GPT-2 as a spreadsheet of ordinary formulas"]], style="title"))
@@ -85,18 +94,18 @@ def _start_tab(s: Sheet, ckpt: Checkpoint, prompt: str, n_ctx: int, top) -> None
                         "below; the weights are numbers in tabs named after the checkpoint's tensors."]], style="note"))
     s.add(Texts(2, 0, [["Prompt"]], style="bold"))
     s.add(Texts(2, 1, [[prompt]], style="input"))
-    s.add(Texts(2, 2, [["Token ids are computed from this prompt when the workbook is built (see Tokens)."]],
+    s.add(Texts(2, 2, [["Type a new prompt: the tabs chars, words, bpe and Tokens tokenize it, the rest predicts."]],
                 style="note"))
     s.add(Texts(3, 0, [["Tokens"], ["Context"], ["Next token"]], style="bold"))
     s.add(Formulas(3, 1, 1, 1, t["show"].fill(ref="TokenCount"), "cell"))
-    s.add(Values(4, 1, np.array([[n_ctx]], dtype=float)))
-    s.add(Formulas(5, 1, 1, 1, t["show"].fill(ref="NextToken"), "cell", style="bold"))
-    s.add(Formulas(5, 2, 1, 1, t["show"].fill(ref=top["prob"].rows(0, 1).ref()), "cell", style="percent"))
+    s.add(Texts(4, 1, [[f"{n_ctx} tokens, {word_bytes} bytes a word"]]))
+    s.add(Formulas(5, 1, 1, 1, t["show_checked"].fill(ref="NextToken"), "cell", style="bold"))
+    s.add(Formulas(5, 2, 1, 1, t["show_checked"].fill(ref=top["prob"].rows(0, 1).ref()), "cell", style="percent"))
 
     s.add(Texts(7, 0, [["Top 10", "token", "prob", "id"]], style="bold"))
     s.add(Values(8, 0, np.arange(1, TOP_K + 1, dtype=float)[:, None]))
     for col, name, style in ((1, "token", None), (2, "prob", "percent"), (3, "id", None)):
-        s.add(Formulas(8, col, TOP_K, 1, t["show_column"].fill(ref=top[name].first()), "shared", style=style))
+        s.add(Formulas(8, col, TOP_K, 1, t["show_column_checked"].fill(ref=top[name].first()), "shared", style=style))
 
     row = 9 + TOP_K
     s.add(Texts(row, 0, [["Model"], ["Shape"], ["Parameters"]], style="bold"))
@@ -106,6 +115,9 @@ def _start_tab(s: Sheet, ckpt: Checkpoint, prompt: str, n_ctx: int, top) -> None
     row += 4
     s.add(Texts(row, 0, [["Tour"]], style="bold"))
     tour = [
+        ("chars", "the prompt one character per row: UTF-8 bytes, class, where each word starts"),
+        ("words", "the words (pre-tokens) and their bytes as tokens"),
+        ("bpe", "byte-pair merges, lowest rank first"),
         ("Tokens", "the prompt's token ids and their text"),
         ("embed", "token embedding + position embedding"),
         ("h.0.ln_1", "block 0, layer norm 1 (every block h.N has the same tabs)"),
@@ -124,6 +136,7 @@ def _start_tab(s: Sheet, ckpt: Checkpoint, prompt: str, n_ctx: int, top) -> None
         ("logits", "scores over the whole vocabulary at the last prompt position"),
         ("predict", "softmax, top 10, decoded text"),
         ("vocab", "every token's text"),
+        ("merges", "the tokenizer's tables: merges, bytes, classes"),
         ("wte.weight", "the first weight tab; each tensor of the checkpoint has its own tab"),
     ]
     for i, (tab, what) in enumerate(tour, 1):

@@ -68,24 +68,6 @@ def vocab_tab(book: Book, texts: list[str]) -> Area:
     return vocab_area(len(texts))
 
 
-def tokens_tab(book: Book, ids: list[int], n_ctx: int, pad_id: int, vocab: Area) -> tuple[Area, Area, str]:
-    """Token ids (values from the build-time tokenizer), their text, and the token-count cell."""
-    t = stage("tokens")["text"]
-    s = book.add(Sheet("Tokens", col_widths={0: 9, 1: 9, 2: 16, 3: 10}, freeze=(HEADER_ROWS, 0)))
-    title, equation = t.header()
-    s.add(Texts(0, 0, [[title]], style="title"))
-    s.add(Texts(1, 0, [[equation]], style="note"))
-    s.add(Texts(2, 0, [["position", "id", "text", "", "token count"]], style="bold"))
-    padded = list(ids) + [pad_id] * (n_ctx - len(ids))
-    s.add(Values(HEADER_ROWS, 0, np.arange(n_ctx, dtype=float)[:, None]))
-    s.add(Values(HEADER_ROWS, 1, np.array(padded, dtype=float)[:, None]))
-    s.add(Texts(HEADER_ROWS + len(ids), 3, [["padding"]] * (n_ctx - len(ids)), style="note"))
-    s.add(Formulas(HEADER_ROWS, 2, n_ctx, 1, t.fill(vocab=vocab.ref(), id=refs.cell(HEADER_ROWS, 1)), t.kind))
-    s.add(Values(HEADER_ROWS, 4, np.array([[len(ids)]], dtype=float)))
-    count = refs.qualified("Tokens", refs.cell(HEADER_ROWS, 4, True, True))
-    return Area("Tokens", HEADER_ROWS, 1, n_ctx, 1), Area("Tokens", HEADER_ROWS, 2, n_ctx, 1), count
-
-
 def embed_tab(book: Book, cfg: GPT2Config, n_ctx: int, ids: Area, token_text: Area) -> Area:
     t = stage("embed")["embed"]
     g = GridTab(book, "embed", n_ctx, token_text)

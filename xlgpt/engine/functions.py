@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .evaluator import Context, RangeVal, broadcast_inner, evaluate, value
+from .evaluator import CellByCell, Context, RangeVal, broadcast_inner, evaluate, value
 from .operators import elementwise, numbers, to_number, to_text
 from .values import DIV0, NA, NUM, REF, VALUE, XlError
 from .values import constant as _const
@@ -275,9 +275,17 @@ def _index(a, row, col=None):
             row, col = np.ones((1, 1, 1, 1)), row
         else:
             col = np.ones((1, 1, 1, 1))
-    r, c = numbers(row), numbers(col)
-    if r.dtype != np.float64 or c.dtype != np.float64:
-        return _first_error(r, c)
+    r, r_err = _numbers_and_errors(numbers(row))
+    c, c_err = _numbers_and_errors(numbers(col))
+    if r_err is not None or c_err is not None:  # the cells whose index is an error show that error
+        out = _index(a, r, c).astype(object)
+        for err in (c_err, r_err):  # the row's error wins, as it is evaluated first
+            if err is not None:
+                shape = np.broadcast_shapes(out.shape, err.shape)
+                out = np.broadcast_to(out, shape).copy()
+                bad = np.frompyfunc(lambda v: isinstance(v, XlError), 1, 1)(np.broadcast_to(err, shape)).astype(bool)
+                out[bad] = np.broadcast_to(err, shape)[bad]
+        return out
     r, c = np.trunc(r).astype(np.int64), np.trunc(c).astype(np.int64)
     if (r == 0).any() or (c == 0).any():
         return _index_whole(a, r, c)
@@ -294,10 +302,18 @@ def _index(a, row, col=None):
     return out
 
 
+def _numbers_and_errors(x: np.ndarray):
+    """(float64 array with 1 where x holds an error, the object array when it holds any error, else None)."""
+    if x.dtype == np.float64:
+        return x, None
+    bad = np.frompyfunc(lambda v: isinstance(v, XlError), 1, 1)(x).astype(bool)
+    return np.where(bad, 1.0, x).astype(np.float64), x
+
+
 def _index_whole(a, r, c):
     """INDEX with a row or column of 0: the whole column or row (one group cell at a time)."""
     if r.shape[:2] != (1, 1) or c.shape[:2] != (1, 1) or a.shape[:2] != (1, 1):
-        return _const(VALUE)
+        raise CellByCell  # a group of cells, some asking for a whole row or column: each cell on its own
     ri, ci = int(r[0, 0, 0, 0]), int(c[0, 0, 0, 0])
     h, w = a.shape[2:]
     if ri < 0 or ci < 0 or ri > h or ci > w:
@@ -417,6 +433,7 @@ def _if(cond, yes, no=None):
         return np.where(truth, yes.astype(object), no.astype(object))
     t = np.frompyfunc(_truth, 1, 1)(cond.astype(object))
     out = np.where(t == True, yes.astype(object), no.astype(object))  # noqa: E712 (elementwise on objects)
+    t = np.broadcast_to(t, out.shape)  # a condition of one column for a block of several
     errs = np.frompyfunc(lambda v: isinstance(v, XlError), 1, 1)(t).astype(bool)
     out[errs] = t[errs]
     return out

@@ -1,0 +1,246 @@
+"""GPT-2's tokenizer as formulas: the Prompt cell -> token ids, laid out from templates/tokenize.toml.
+
+    Prompt -> chars (a row per character: code point, UTF-8 bytes, class, the pre-tokenizer's scan)
+           -> words (a row per pre-token: its bytes as byte-level tokens)
+           -> bpe (per word, merge steps: the adjacent pair with the lowest rank first)
+           -> Tokens (the words' tokens one after another, then padding)
+
+Lookup tables are tabs too: bytes (byte -> token id), classes (code point ranges -> letter, number, space,
+other) and merges (pair of token ids -> the token they make, sorted by key for a binary-search MATCH).
+
+Capacity is fixed when the workbook is built: n_ctx tokens, and word_bytes bytes per word. A prompt that
+needs more shows what to change in TokenError (and the Start tab), never a silently cut prompt.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import refs, tokenizer
+from .book import Book, Formulas, Sheet, Texts, Values
+from .layout import HEADER_ROWS, Area
+from .templates import stage
+
+NO_MERGE = 1e9  # the rank of a pair that makes no token (as the templates write it, 1E+9)
+
+
+class _Columns:
+    """Named columns of a tab whose data starts at row HEADER_ROWS: the placeholders of its formulas."""
+
+    def __init__(self, sheet: str, names: list[str], nrows: int, widths: dict[str, int] = None):
+        self.sheet, self.nrows = sheet, nrows
+        self.col, c = {}, 0
+        self.width = {}
+        for name in names:
+            self.col[name] = c
+            self.width[name] = (widths or {}).get(name, 1)
+            c += self.width[name]
+        self.ncols = c
+
+    def area(self, name: str) -> Area:
+        return Area(self.sheet, HEADER_ROWS, self.col[name], self.nrows, self.width[name])
+
+    def fill(self, other_sheet: bool = False) -> dict[str, str]:
+        """{name}, {name_up}, {name_down}, {name_down2}, {name_col} at the first data row; {name_all}."""
+        out, r = {}, HEADER_ROWS
+        q = (lambda ref: refs.qualified(self.sheet, ref)) if other_sheet else (lambda ref: ref)
+        for name, c in self.col.items():
+            out[name] = q(refs.cell(r, c))
+            out[f"{name}_up"] = q(refs.cell(r - 1, c))
+            out[f"{name}_down"] = q(refs.cell(r + 1, c))
+            out[f"{name}_down2"] = q(refs.cell(r + 2, c))
+            out[f"{name}_col"] = q(refs.cell(r, c, abs_col=True))
+            out[f"{name}_all"] = self.area(name).ref()
+        return out
+
+
+@dataclass
+class Tokenized:
+    ids: Area  # the token ids, one per position
+    text: Area  # their text
+    count: str  # the TokenCount cell
+    error: str  # the TokenError cell
+
+
+def tokenizer_tabs(book: Book, n_ctx: int, word_bytes: int, vocab: Area) -> Tokenized:
+    """Add the tokenizer's tabs (chars, words, bpe, Tokens) to book; lookup_tabs adds the tables later."""
+    if word_bytes < 2:
+        raise ValueError("word_bytes must be at least 2")
+    t = stage("tokenize")
+    tables = table_refs()
+    chars = _chars_tab(book, t, n_ctx * word_bytes, tables)
+    words = _words_tab(book, t, n_ctx, word_bytes, chars, tables)
+    bpe = _bpe_tab(book, t, n_ctx, word_bytes, words, tables)
+    return _tokens_tab(book, t, n_ctx, word_bytes, chars, words, bpe, vocab)
+
+
+# ---- lookup tables ------------------------------------------------------------------------------------------
+
+def table_refs() -> dict[str, str]:
+    """Where lookup_tabs puts the tables: the tokenizer's formulas refer to them before they are laid out."""
+    n_ranges, n_pairs = len(tokenizer.char_class_ranges()[0]), len(tokenizer.merge_pairs()[0])
+    return {"byte_token_all": Area("bytes", HEADER_ROWS, 2, 256, 1).ref(),
+            "class_start_all": Area("classes", HEADER_ROWS, 0, n_ranges, 1).ref(),
+            "class_all": Area("classes", HEADER_ROWS, 1, n_ranges, 1).ref(),
+            "merge_token_all": Area("merges", HEADER_ROWS, 2, n_pairs, 1).ref(),
+            "merge_key_all": Area("merges", HEADER_ROWS, 3, n_pairs, 1).ref()}
+
+
+def lookup_tabs(book: Book) -> None:
+    """The tables: bytes, classes, merges (after the formula tabs, as the vocabulary is)."""
+    s = book.add(Sheet("bytes", col_widths={0: 7, 1: 9, 2: 9}, freeze=(HEADER_ROWS, 0)))
+    s.add(Texts(0, 0, [["bytes: every byte's own token"]], style="title"))
+    s.add(Texts(1, 0, [["GPT-2 shows byte b as a printable symbol (a space is Ġ) and gives each byte a token: "
+                        "BPE starts from these."]], style="note"))
+    s.add(Texts(2, 0, [["byte", "symbol", "token"]], style="bold"))
+    s.add(Values(HEADER_ROWS, 0, np.arange(256, dtype=float)[:, None]))
+    s.add(Texts(HEADER_ROWS, 1, [[c] for c in tokenizer.byte_symbols()]))
+    s.add(Values(HEADER_ROWS, 2, np.array(tokenizer.byte_tokens(), dtype=float)[:, None]))
+
+    starts, classes = tokenizer.char_class_ranges()
+    s = book.add(Sheet("classes", col_widths={0: 12, 1: 7, 2: 9}, freeze=(HEADER_ROWS, 0)))
+    s.add(Texts(0, 0, [["classes: the character classes of GPT-2's pre-tokenizer, by code point range"]], style="title"))
+    s.add(Texts(1, 0, [[f"1 letter (\\p{{L}}), 2 number (\\p{{N}}), 3 space (\\s), 4 other; each row from its code "
+                        f"point to the next row's (Unicode {tokenizer.UNICODE_VERSION})"]], style="note"))
+    s.add(Texts(2, 0, [["from", "class", "name"]], style="bold"))
+    n = len(starts)
+    s.add(Values(HEADER_ROWS, 0, np.array(starts, dtype=float)[:, None]))
+    s.add(Values(HEADER_ROWS, 1, np.array(classes, dtype=float)[:, None]))
+    names = {1: "letter", 2: "number", 3: "space", 4: "other"}
+    s.add(Texts(HEADER_ROWS, 2, [[names[c]] for c in classes]))
+
+    left, right, merged = tokenizer.merge_pairs()
+    n = len(left)
+    s = book.add(Sheet("merges", col_widths={0: 8, 1: 8, 2: 8, 3: 13}, freeze=(HEADER_ROWS, 0)))
+    s.add(Texts(0, 0, [["merges: every pair of tokens that makes a token, by key"]], style="title"))
+    s.add(Texts(1, 0, [[f"key = left * {tokenizer.N_VOCAB} + right, ascending, so MATCH(key, keys, 1) is a binary "
+                        "search; the token the pair makes is also the pair's rank: lower merges first"]], style="note"))
+    s.add(Texts(2, 0, [["left", "right", "token", "key"]], style="bold"))
+    key = left.astype(np.float64) * tokenizer.N_VOCAB + right
+    s.add(Values(HEADER_ROWS, 0, np.stack([left, right, merged], axis=1).astype(np.float64)))
+    s.add(Values(HEADER_ROWS, 3, key[:, None]))
+    assert table_refs()["merge_key_all"] == Area("merges", HEADER_ROWS, 3, n, 1).ref()
+
+
+# ---- chars ------------------------------------------------------------------------------------------------
+
+CHAR_COLUMNS = ["i", "char", "unit", "cp", "utf8_length", "nbytes", "skip", "offset", "bytes", "class",
+                "contraction", "run", "after", "length", "next", "starts", "word"]
+LABELS = {"i": "position", "utf8_length": "utf-8 length", "bytes": "utf-8 bytes"}
+
+
+def _chars_tab(book: Book, t, n_chars: int, tables: dict) -> _Columns:
+    cols = _Columns("chars", CHAR_COLUMNS, n_chars, {"bytes": 4})
+    s = book.add(Sheet("chars", col_widths={1: 6}, freeze=(HEADER_ROWS, 2)))
+    title, equation = t["char"].header()
+    s.add(Texts(0, 0, [[title]], style="title"))
+    s.add(Texts(1, 0, [[equation]], style="note"))
+    s.add(Texts(2, 0, [[LABELS.get(n, n) for n in CHAR_COLUMNS[:9]]], style="bold"))
+    s.add(Texts(2, cols.col["class"], [[LABELS.get(n, n) for n in CHAR_COLUMNS[9:]]], style="bold"))
+    s.add(Values(HEADER_ROWS, 0, np.arange(1, n_chars + 1, dtype=float)[:, None]))
+    k = cols.col["bytes"]
+    s.add(Values(HEADER_ROWS - 1, k, np.arange(1, 5, dtype=float)[None, :], style="bold"))
+    fill = cols.fill() | tables | {"k": refs.cell(HEADER_ROWS - 1, k, abs_row=True)}
+    for name in CHAR_COLUMNS[1:]:
+        a = cols.area(name)
+        template = t["byte" if name == "bytes" else name]
+        s.add(Formulas(a.row, a.col, a.nrows, a.ncols, template.fill(**fill), template.kind))
+    return cols
+
+
+# ---- words ------------------------------------------------------------------------------------------------
+
+WORD_COLUMNS = ["p", "first", "chars", "text", "byte_start", "byte_count", "slots"]
+
+
+def _words_tab(book: Book, t, n_words: int, word_bytes: int, chars: _Columns, tables: dict) -> _Columns:
+    cols = _Columns("words", WORD_COLUMNS, n_words, {"slots": word_bytes})
+    s = book.add(Sheet("words", col_widths={3: 14}, freeze=(HEADER_ROWS, 4)))
+    title, equation = t["first"].header()
+    s.add(Texts(0, 0, [[title]], style="title"))
+    s.add(Texts(1, 0, [[equation]], style="note"))
+    s.add(Texts(2, 0, [["word", "first char", "chars", "text", "byte start", "bytes", "token of byte j"]],
+                style="bold"))
+    s.add(Values(HEADER_ROWS, 0, np.arange(1, n_words + 1, dtype=float)[:, None]))
+    j = cols.col["slots"]
+    s.add(Values(HEADER_ROWS - 1, j, np.arange(1, word_bytes + 1, dtype=float)[None, :], style="bold"))
+    fill = chars.fill(other_sheet=True) | cols.fill() | tables | {"j": refs.cell(HEADER_ROWS - 1, j, abs_row=True)}
+    for name in WORD_COLUMNS[1:]:
+        a = cols.area(name)
+        template = t["slot" if name == "slots" else name]
+        s.add(Formulas(a.row, a.col, a.nrows, a.ncols, template.fill(**fill), template.kind))
+    return cols
+
+
+# ---- bpe --------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Bpe:
+    final: Area  # the words' tokens after the last step, -1 in unused slots
+    count: Area  # tokens per word
+    before: Area  # tokens of the words above
+
+
+def _bpe_tab(book: Book, t, n_words: int, word_bytes: int, words: _Columns, tables: dict) -> _Bpe:
+    w, steps = word_bytes, word_bytes - 1
+    s = book.add(Sheet("bpe", col_widths={1: 14}, freeze=(HEADER_ROWS, 2)))
+    title, equation = t["rank"].header(steps=steps, word_bytes=w)
+    s.add(Texts(0, 0, [[title]], style="title"))
+    s.add(Texts(1, 0, [[equation]], style="note"))
+    s.add(Texts(2, 0, [["word", "text"]], style="bold"))
+    s.add(Values(HEADER_ROWS, 0, np.arange(1, n_words + 1, dtype=float)[:, None]))
+    s.add(Formulas(HEADER_ROWS, 1, n_words, 1, words.fill(other_sheet=True)["text"], "shared"))
+    r = HEADER_ROWS
+    source = words.area("slots")  # the symbols a step starts from
+    col = 2
+    for step in range(1, steps + 1):
+        ranks = Area("bpe", r, col, n_words, w - 1)
+        lowest, place = Area("bpe", r, col + w - 1, n_words, 1), Area("bpe", r, col + w, n_words, 1)
+        merged = Area("bpe", r, col + w + 1, n_words, w)
+        s.add(Texts(2, ranks.col, [[f"step {step}: pair ranks"]], style="bold"))
+        s.add(Texts(2, lowest.col, [["lowest", "place", f"after step {step}"]], style="bold"))
+        s.add(Values(r - 1, merged.col, np.arange(1, w + 1, dtype=float)[None, :], style="bold"))
+        left = refs.cell(source.row, source.col)
+        right = refs.cell(source.row, source.col + 1)
+        if source.sheet != "bpe":
+            left, right = refs.qualified(source.sheet, left), refs.qualified(source.sheet, right)
+        s.add(Formulas(ranks.row, ranks.col, n_words, w - 1, t["rank"].fill(left=left, right=right, **tables), "shared"))
+        row_of_ranks = ranks.row_of_first(other_sheet=False)
+        s.add(Formulas(r, lowest.col, n_words, 1, t["lowest"].fill(ranks=row_of_ranks), "shared"))
+        s.add(Formulas(r, place.col, n_words, 1, t["place"].fill(ranks=row_of_ranks, lowest=lowest.first(False)),
+                       "shared"))
+        s.add(Formulas(merged.row, merged.col, n_words, w, t["merged"].fill(
+            sym=left, sym_right=right, width=w, j=refs.cell(r - 1, merged.col, abs_row=True),
+            place_col=refs.cell(r, place.col, abs_col=True), lowest_col=refs.cell(r, lowest.col, abs_col=True)),
+            "shared"))
+        source, col = merged, merged.col + w
+    count, before = Area("bpe", r, col, n_words, 1), Area("bpe", r, col + 1, n_words, 1)
+    s.add(Texts(2, col, [["tokens", "before"]], style="bold"))
+    s.add(Formulas(r, count.col, n_words, 1, t["count"].fill(final=source.row_of_first(other_sheet=False)), "shared"))
+    s.add(Formulas(r, before.col, n_words, 1, t["before"].fill(
+        before_up=refs.cell(r - 1, before.col), count_up=refs.cell(r - 1, count.col)), "shared"))
+    return _Bpe(source, count, before)
+
+
+# ---- Tokens -----------------------------------------------------------------------------------------------
+
+def _tokens_tab(book: Book, t, n_ctx: int, word_bytes: int, chars: _Columns, words: _Columns, bpe: _Bpe,
+                vocab: Area) -> Tokenized:
+    s = book.add(Sheet("Tokens", col_widths={0: 9, 1: 9, 2: 16, 3: 3, 4: 12, 5: 60}, freeze=(HEADER_ROWS, 0)))
+    title, equation = t["id"].header()
+    s.add(Texts(0, 0, [[title]], style="title"))
+    s.add(Texts(1, 0, [[equation]], style="note"))
+    s.add(Texts(2, 0, [["position", "id", "text", None, "token count", "fits?"]], style="bold"))
+    s.add(Values(HEADER_ROWS, 0, np.arange(n_ctx, dtype=float)[:, None]))
+    ids, text = Area("Tokens", HEADER_ROWS, 1, n_ctx, 1), Area("Tokens", HEADER_ROWS, 2, n_ctx, 1)
+    fill = dict(t=refs.cell(HEADER_ROWS, 0), final_all=bpe.final.ref(), before_all=bpe.before.ref(),
+                count_all=bpe.count.ref(), word_all=chars.area("word").ref(), n_ctx=n_ctx, word_bytes=word_bytes,
+                max_chars=n_ctx * word_bytes, byte_count_all=words.area("byte_count").ref(),
+                pad=tokenizer.END_OF_TEXT_ID, vocab=vocab.ref(), id=ids.first(False))
+    s.add(Formulas(ids.row, ids.col, n_ctx, 1, t["id"].fill(**fill), "shared"))
+    s.add(Formulas(text.row, text.col, n_ctx, 1, t["token_text"].fill(**fill), "shared"))
+    s.add(Formulas(HEADER_ROWS, 4, 1, 1, t["token_count"].fill(**fill), "cell"))
+    s.add(Formulas(HEADER_ROWS, 5, 1, 1, t["error"].fill(**fill), "cell"))
+    count = refs.qualified("Tokens", refs.cell(HEADER_ROWS, 4, True, True))
+    error = refs.qualified("Tokens", refs.cell(HEADER_ROWS, 5, True, True))
+    return Tokenized(ids, text, count, error)
