@@ -41,12 +41,16 @@ class _Columns:
         return Area(self.sheet, HEADER_ROWS, self.col[name], self.nrows, self.width[name])
 
     def fill(self, other_sheet: bool = False) -> dict[str, str]:
-        """{name}, {name_up}, {name_down}, {name_down2}, {name_col} at the first data row; {name_all}."""
+        """{name}, {name_up}, {name_up2}, {name_up3}, {name_down}, {name_down2}, {name_col} at the first data
+        row; {name_top} (the empty cell above the data, fixed); {name_all}."""
         out, r = {}, HEADER_ROWS
         q = (lambda ref: refs.qualified(self.sheet, ref)) if other_sheet else (lambda ref: ref)
         for name, c in self.col.items():
             out[name] = q(refs.cell(r, c))
             out[f"{name}_up"] = q(refs.cell(r - 1, c))
+            out[f"{name}_up2"] = q(refs.cell(r - 2, c))
+            out[f"{name}_up3"] = q(refs.cell(r - 3, c))
+            out[f"{name}_top"] = q(refs.cell(r - 1, c, abs_row=True, abs_col=True))
             out[f"{name}_down"] = q(refs.cell(r + 1, c))
             out[f"{name}_down2"] = q(refs.cell(r + 2, c))
             out[f"{name}_col"] = q(refs.cell(r, c, abs_col=True))
@@ -62,16 +66,20 @@ class Tokenized:
     error: str  # the TokenError cell
 
 
-def tokenizer_tabs(book: Book, n_ctx: int, word_bytes: int, vocab: Area) -> Tokenized:
-    """Add the tokenizer's tabs (chars, words, bpe, Tokens) to book; lookup_tabs adds the tables later."""
+def tokenizer_tabs(book: Book, n_ctx: int, word_bytes: int, vocab: Area, prompt: str = "Prompt",
+                   prefix: str = "") -> Tokenized:
+    """Add the tokenizer's tabs (chars, words, bpe, Tokens) to book; lookup_tabs adds the tables later.
+
+    prompt: the cell the formulas tokenize (the defined name Prompt); prefix: before each tab's name, for a
+    book that tokenizes several prompts side by side."""
     if word_bytes < 2:
         raise ValueError("word_bytes must be at least 2")
     t = stage("tokenize")
-    tables = table_refs()
-    chars = _chars_tab(book, t, n_ctx * word_bytes, tables)
-    words = _words_tab(book, t, n_ctx, word_bytes, chars, tables)
-    bpe = _bpe_tab(book, t, n_ctx, word_bytes, words, tables)
-    return _tokens_tab(book, t, n_ctx, word_bytes, chars, words, bpe, vocab)
+    common = table_refs() | {"prompt": prompt}
+    chars = _chars_tab(book, t, prefix + "chars", n_ctx * word_bytes, common)
+    words = _words_tab(book, t, prefix + "words", n_ctx, word_bytes, chars, common)
+    bpe = _bpe_tab(book, t, prefix + "bpe", n_ctx, word_bytes, words, common)
+    return _tokens_tab(book, t, prefix + "Tokens", n_ctx, word_bytes, chars, words, bpe, vocab, common)
 
 
 # ---- lookup tables ------------------------------------------------------------------------------------------
@@ -125,13 +133,13 @@ def lookup_tabs(book: Book) -> None:
 # ---- chars ------------------------------------------------------------------------------------------------
 
 CHAR_COLUMNS = ["i", "char", "unit", "cp", "utf8_length", "nbytes", "skip", "offset", "bytes", "class",
-                "contraction", "run", "after", "length", "next", "starts", "word"]
+                "contraction", "starts", "word"]
 LABELS = {"i": "position", "utf8_length": "utf-8 length", "bytes": "utf-8 bytes"}
 
 
-def _chars_tab(book: Book, t, n_chars: int, tables: dict) -> _Columns:
-    cols = _Columns("chars", CHAR_COLUMNS, n_chars, {"bytes": 4})
-    s = book.add(Sheet("chars", col_widths={1: 6}, freeze=(HEADER_ROWS, 2)))
+def _chars_tab(book: Book, t, name: str, n_chars: int, tables: dict) -> _Columns:
+    cols = _Columns(name, CHAR_COLUMNS, n_chars, {"bytes": 4})
+    s = book.add(Sheet(name, col_widths={1: 6}, freeze=(HEADER_ROWS, 2)))
     title, equation = t["char"].header()
     s.add(Texts(0, 0, [[title]], style="title"))
     s.add(Texts(1, 0, [[equation]], style="note"))
@@ -153,9 +161,9 @@ def _chars_tab(book: Book, t, n_chars: int, tables: dict) -> _Columns:
 WORD_COLUMNS = ["p", "first", "chars", "text", "byte_start", "byte_count", "slots"]
 
 
-def _words_tab(book: Book, t, n_words: int, word_bytes: int, chars: _Columns, tables: dict) -> _Columns:
-    cols = _Columns("words", WORD_COLUMNS, n_words, {"slots": word_bytes})
-    s = book.add(Sheet("words", col_widths={3: 14}, freeze=(HEADER_ROWS, 4)))
+def _words_tab(book: Book, t, name: str, n_words: int, word_bytes: int, chars: _Columns, tables: dict) -> _Columns:
+    cols = _Columns(name, WORD_COLUMNS, n_words, {"slots": word_bytes})
+    s = book.add(Sheet(name, col_widths={3: 14}, freeze=(HEADER_ROWS, 4)))
     title, equation = t["first"].header()
     s.add(Texts(0, 0, [[title]], style="title"))
     s.add(Texts(1, 0, [[equation]], style="note"))
@@ -164,7 +172,8 @@ def _words_tab(book: Book, t, n_words: int, word_bytes: int, chars: _Columns, ta
     s.add(Values(HEADER_ROWS, 0, np.arange(1, n_words + 1, dtype=float)[:, None]))
     j = cols.col["slots"]
     s.add(Values(HEADER_ROWS - 1, j, np.arange(1, word_bytes + 1, dtype=float)[None, :], style="bold"))
-    fill = chars.fill(other_sheet=True) | cols.fill() | tables | {"j": refs.cell(HEADER_ROWS - 1, j, abs_row=True)}
+    fill = (chars.fill(other_sheet=True) | cols.fill() | tables
+            | {"j": refs.cell(HEADER_ROWS - 1, j, abs_row=True), "max_chars": chars.nrows})
     for name in WORD_COLUMNS[1:]:
         a = cols.area(name)
         template = t["slot" if name == "slots" else name]
@@ -181,9 +190,9 @@ class _Bpe:
     before: Area  # tokens of the words above
 
 
-def _bpe_tab(book: Book, t, n_words: int, word_bytes: int, words: _Columns, tables: dict) -> _Bpe:
+def _bpe_tab(book: Book, t, name: str, n_words: int, word_bytes: int, words: _Columns, tables: dict) -> _Bpe:
     w, steps = word_bytes, word_bytes - 1
-    s = book.add(Sheet("bpe", col_widths={1: 14}, freeze=(HEADER_ROWS, 2)))
+    s = book.add(Sheet(name, col_widths={1: 14}, freeze=(HEADER_ROWS, 2)))
     title, equation = t["rank"].header(steps=steps, word_bytes=w)
     s.add(Texts(0, 0, [[title]], style="title"))
     s.add(Texts(1, 0, [[equation]], style="note"))
@@ -194,15 +203,15 @@ def _bpe_tab(book: Book, t, n_words: int, word_bytes: int, words: _Columns, tabl
     source = words.area("slots")  # the symbols a step starts from
     col = 2
     for step in range(1, steps + 1):
-        ranks = Area("bpe", r, col, n_words, w - 1)
-        lowest, place = Area("bpe", r, col + w - 1, n_words, 1), Area("bpe", r, col + w, n_words, 1)
-        merged = Area("bpe", r, col + w + 1, n_words, w)
+        ranks = Area(name, r, col, n_words, w - 1)
+        lowest, place = Area(name, r, col + w - 1, n_words, 1), Area(name, r, col + w, n_words, 1)
+        merged = Area(name, r, col + w + 1, n_words, w)
         s.add(Texts(2, ranks.col, [[f"step {step}: pair ranks"]], style="bold"))
         s.add(Texts(2, lowest.col, [["lowest", "place", f"after step {step}"]], style="bold"))
         s.add(Values(r - 1, merged.col, np.arange(1, w + 1, dtype=float)[None, :], style="bold"))
         left = refs.cell(source.row, source.col)
         right = refs.cell(source.row, source.col + 1)
-        if source.sheet != "bpe":
+        if source.sheet != name:
             left, right = refs.qualified(source.sheet, left), refs.qualified(source.sheet, right)
         s.add(Formulas(ranks.row, ranks.col, n_words, w - 1, t["rank"].fill(left=left, right=right, **tables), "shared"))
         row_of_ranks = ranks.row_of_first(other_sheet=False)
@@ -214,7 +223,7 @@ def _bpe_tab(book: Book, t, n_words: int, word_bytes: int, words: _Columns, tabl
             place_col=refs.cell(r, place.col, abs_col=True), lowest_col=refs.cell(r, lowest.col, abs_col=True)),
             "shared"))
         source, col = merged, merged.col + w
-    count, before = Area("bpe", r, col, n_words, 1), Area("bpe", r, col + 1, n_words, 1)
+    count, before = Area(name, r, col, n_words, 1), Area(name, r, col + 1, n_words, 1)
     s.add(Texts(2, col, [["tokens", "before"]], style="bold"))
     s.add(Formulas(r, count.col, n_words, 1, t["count"].fill(final=source.row_of_first(other_sheet=False)), "shared"))
     s.add(Formulas(r, before.col, n_words, 1, t["before"].fill(
@@ -224,23 +233,40 @@ def _bpe_tab(book: Book, t, n_words: int, word_bytes: int, words: _Columns, tabl
 
 # ---- Tokens -----------------------------------------------------------------------------------------------
 
-def _tokens_tab(book: Book, t, n_ctx: int, word_bytes: int, chars: _Columns, words: _Columns, bpe: _Bpe,
-                vocab: Area) -> Tokenized:
-    s = book.add(Sheet("Tokens", col_widths={0: 9, 1: 9, 2: 16, 3: 3, 4: 12, 5: 60}, freeze=(HEADER_ROWS, 0)))
+def _tokens_tab(book: Book, t, name: str, n_ctx: int, word_bytes: int, chars: _Columns, words: _Columns,
+                bpe: _Bpe, vocab: Area, common: dict) -> Tokenized:
+    s = book.add(Sheet(name, col_widths={0: 9, 1: 9, 2: 16, 3: 3, 4: 12, 5: 60}, freeze=(HEADER_ROWS, 0)))
     title, equation = t["id"].header()
     s.add(Texts(0, 0, [[title]], style="title"))
     s.add(Texts(1, 0, [[equation]], style="note"))
     s.add(Texts(2, 0, [["position", "id", "text", None, "token count", "fits?"]], style="bold"))
     s.add(Values(HEADER_ROWS, 0, np.arange(n_ctx, dtype=float)[:, None]))
-    ids, text = Area("Tokens", HEADER_ROWS, 1, n_ctx, 1), Area("Tokens", HEADER_ROWS, 2, n_ctx, 1)
-    fill = dict(t=refs.cell(HEADER_ROWS, 0), final_all=bpe.final.ref(), before_all=bpe.before.ref(),
-                count_all=bpe.count.ref(), word_all=chars.area("word").ref(), n_ctx=n_ctx, word_bytes=word_bytes,
-                max_chars=n_ctx * word_bytes, byte_count_all=words.area("byte_count").ref(),
-                pad=tokenizer.END_OF_TEXT_ID, vocab=vocab.ref(), id=ids.first(False))
+    ids, text = Area(name, HEADER_ROWS, 1, n_ctx, 1), Area(name, HEADER_ROWS, 2, n_ctx, 1)
+    count = refs.cell(HEADER_ROWS, 4, True, True)
+    fill = common | dict(t=refs.cell(HEADER_ROWS, 0), final_all=bpe.final.ref(), before_all=bpe.before.ref(),
+                         count_all=bpe.count.ref(), word_all=chars.area("word").ref(), n_ctx=n_ctx,
+                         word_bytes=word_bytes, max_chars=n_ctx * word_bytes, token_count=count,
+                         byte_count_all=words.area("byte_count").ref(), pad=tokenizer.END_OF_TEXT_ID,
+                         vocab=vocab.ref(), id=ids.first(False))
     s.add(Formulas(ids.row, ids.col, n_ctx, 1, t["id"].fill(**fill), "shared"))
     s.add(Formulas(text.row, text.col, n_ctx, 1, t["token_text"].fill(**fill), "shared"))
     s.add(Formulas(HEADER_ROWS, 4, 1, 1, t["token_count"].fill(**fill), "cell"))
     s.add(Formulas(HEADER_ROWS, 5, 1, 1, t["error"].fill(**fill), "cell"))
-    count = refs.qualified("Tokens", refs.cell(HEADER_ROWS, 4, True, True))
-    error = refs.qualified("Tokens", refs.cell(HEADER_ROWS, 5, True, True))
-    return Tokenized(ids, text, count, error)
+    error = refs.qualified(name, refs.cell(HEADER_ROWS, 5, True, True))
+    return Tokenized(ids, text, refs.qualified(name, count), error)
+
+
+def tokenizer_book(prompt: str, n_ctx: int, word_bytes: int) -> Book:
+    """A workbook of the tokenizer alone, laid out as in the full workbook (Start!B3 holds the prompt, the
+    same tabs and names): for checking the tokenizer on many prompts without the model's formulas."""
+    from .stages import vocab_area, vocab_tab
+    book = Book()
+    start = book.add(Sheet("Start"))
+    start.add(Texts(2, 0, [["Prompt", prompt]]))
+    vocab = vocab_area(tokenizer.N_VOCAB)
+    tokens = tokenizer_tabs(book, n_ctx, word_bytes, vocab)
+    vocab_tab(book, [tokenizer.token_text(i) for i in range(tokenizer.N_VOCAB)])
+    lookup_tabs(book)
+    book.names.update({"Prompt": refs.qualified("Start", "$B$3"), "TokenIds": tokens.ids.ref(),
+                       "TokenCount": tokens.count, "TokenError": tokens.error})
+    return book

@@ -11,7 +11,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .. import refs
 from .evaluator import CellByCell, Context, RangeVal, broadcast_inner, evaluate, value
+from .parser import Ref
 from .operators import elementwise, numbers, to_number, to_text
 from .values import DIV0, NA, NUM, REF, VALUE, XlError
 from .values import constant as _const
@@ -46,6 +48,10 @@ def call(node, ctx: Context):
     fn = FUNCTIONS.get(node.name)
     if fn is None:
         raise UnsupportedFunction(node.name)
+    if node.name == "SUM" and len(node.args) == 1 and isinstance(node.args[0], Ref):
+        running = _running_sum(node.args[0], ctx)
+        if running is not None:
+            return running
     n = len(node.args)
     if n < fn.min_args or (fn.max_args is not None and n > fn.max_args):
         return _const(VALUE)
@@ -63,6 +69,30 @@ def call(node, ctx: Context):
         else:
             args.append(value(evaluate(a, ctx), ctx))
     return fn.impl(*args)
+
+
+def _running_sum(ref: Ref, ctx: Context):
+    """SUM over a range from a fixed row to a row that moves with the cell ($F$5:F9, a running total) for a
+    group of rows at once, by cumulative sums; None when the range is not like that or holds non-numbers."""
+    if ref.abs_r0 == ref.abs_r1 or ctx.nrows == 1 or ref.abs_c0 != ref.abs_c1 or (not ref.abs_c0 and ctx.ncols > 1):
+        return None
+    sheet = ref.sheet if ref.sheet is not None else ctx.sheet
+    if not ctx.store.has_sheet(sheet):
+        return None
+    i = np.arange(ctx.nrows)
+    a = ref.r0 + (0 if ref.abs_r0 else ctx.shift_r) + (0 if ref.abs_r0 else i)
+    b = ref.r1 + (0 if ref.abs_r1 else ctx.shift_r) + (0 if ref.abs_r1 else i)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    c0 = ref.c0 + (0 if ref.abs_c0 else ctx.shift_c)
+    c1 = ref.c1 + (0 if ref.abs_c1 else ctx.shift_c)
+    top, bottom = int(lo.min()), int(hi.max())
+    if top < 0 or c0 < 0 or bottom >= refs.MAX_ROWS or c1 >= refs.MAX_COLS:
+        return None
+    region = ctx.store.region(sheet, top, c0, bottom - top + 1, c1 - c0 + 1)
+    if region.dtype != np.float64:
+        return None  # text, booleans or errors: SUM's own rules, cell by cell
+    totals = np.concatenate([[0.0], np.cumsum(np.nansum(region, axis=1))])
+    return (totals[hi - top + 1] - totals[lo - top]).reshape(-1, 1, 1, 1)
 
 
 # ---- maths, element by element -------------------------------------------------------------------------
@@ -347,6 +377,11 @@ def _match(x, lookup, kind=None):
         return _const(NA)
     kinds = numbers(kind) if kind is not None else np.ones((1, 1, 1, 1))
     shape = np.broadcast_shapes(x.shape[:2], lookup.shape[:2], kinds.shape[:2])
+    if lookup.shape[:2] == (1, 1) and lookup.dtype == np.float64 and kinds.dtype == np.float64 \
+            and np.unique(np.sign(kinds)).size == 1 and x.dtype in (np.float64, object):
+        fast = _match_numbers(x, lookup.reshape(-1), int(np.sign(kinds.flat[0])), shape)
+        if fast is not None:
+            return fast
     out = np.empty(shape + (1, 1), dtype=object)
     cache = {}
     for (i, j) in np.ndindex(*shape):
@@ -359,6 +394,42 @@ def _match(x, lookup, kind=None):
         if (li, lj) not in cache:
             cache[li, lj] = _lookup_index(lookup[li, lj].reshape(-1))
         out[i, j, 0, 0] = _match_one(cache[li, lj], v, int(np.sign(t)))
+    return _compact_obj(out)
+
+
+def _match_numbers(x, vec: np.ndarray, kind: int, shape):
+    """MATCH of many numbers in one numeric vector at once (the same answers as _match_one), or None when
+    some x is text or a boolean (compared by type, one by one)."""
+    if x.dtype == object:
+        if any(type(v) is not float and not isinstance(v, XlError) and v is not None for v in x.flat):
+            return None
+        errors = np.frompyfunc(lambda v: isinstance(v, XlError), 1, 1)(x).astype(bool)
+        values = np.array([0.0 if (e or v is None) else v for v, e in zip(x.flat, errors.flat)]).reshape(x.shape)
+    else:
+        errors, values = None, x
+    v = np.where(np.isnan(values), 0.0, values)
+    v = np.broadcast_to(v, shape + (1, 1)).reshape(-1)
+    if kind == 0:
+        order = np.argsort(vec, kind="stable")  # equal values keep their order: the first one is found
+        ordered = vec[order]
+        pos = np.clip(np.searchsorted(ordered, v, side="left"), 0, len(vec) - 1)
+        found = ordered[pos] == v
+        result = np.where(found, order[pos] + 1.0, np.nan)
+    else:
+        clean = np.where(np.isnan(vec), np.inf if kind == 1 else -np.inf, vec)
+        if kind == 1:
+            pos = np.searchsorted(clean, v, side="right")
+        else:
+            pos = np.searchsorted(-clean, -v, side="right")
+        result = np.where(pos > 0, pos.astype(np.float64), np.nan)
+    out = result.reshape(shape + (1, 1))
+    if not np.isnan(out).any() and errors is None:
+        return out
+    out = out.astype(object)
+    out[np.isnan(result.reshape(shape + (1, 1)).astype(np.float64))] = NA
+    if errors is not None:
+        e = np.broadcast_to(errors, shape + (1, 1))
+        out[e] = np.broadcast_to(x, shape + (1, 1))[e]
     return _compact_obj(out)
 
 
