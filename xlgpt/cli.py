@@ -91,8 +91,8 @@ def _writable(out, force: bool):
     return out
 
 
-def cmd_recalc(a) -> None:
-    from . import recalc
+def cmd_recalc(a) -> int:
+    from . import engine, recalc
     from pathlib import Path
     out = _output_path(a)
     rb = recalc.recalculate_file(Path(a.book), out, a.set or [])
@@ -103,6 +103,10 @@ def cmd_recalc(a) -> None:
         cells = sum(b.nrows * b.ncols for s in rb.book.sheets for b in s.blocks if hasattr(b, "nrows"))
         print(json.dumps({"formula_cells": cells, "out": str(out)}) if a.json else f"recalculated {cells:,} formula cells into {out}")
         return
+    error = engine.read_range(rb.book, "TokenError")[0, 0] if "TokenError" in rb.book.names else ""
+    if error:  # the prompt does not fit this workbook: no prediction to show, the workbook says why
+        print(f"xlgpt recalc: {error} ({out} is written and shows this where the prediction goes)", file=sys.stderr)
+        return 1
     pred = workbook_prediction(rb.book)
     failed = []
     if a.check:
@@ -117,6 +121,7 @@ def cmd_recalc(a) -> None:
         raise XlgptError(f"--check: the workbook disagrees with the oracle at {', '.join(failed)}")
     if a.check and not a.json:
         print("check: every stage equals the oracle within 1e-9 (relative to the stage's largest value)")
+    return 0
 
 
 def cmd_generate(a) -> None:
@@ -127,29 +132,24 @@ def cmd_generate(a) -> None:
     src = Path(a.book)
     if not src.is_file():
         raise XlgptError(f"{src}: no such workbook")
-    rb = read(src)
-    book = rb.book
+    book = read(src).book
+    if not {"Prompt", "TokenError", "NextTokenId"} <= book.names.keys():
+        raise XlgptError(f"{src}: not an xlgpt workbook with its tokenizer in formulas (no Prompt, TokenError "
+                         f"or NextTokenId): build it again with this xlgpt")
     engine.recalculate(book)
     rng = np.random.default_rng(a.seed)
-    ids_ref = book.names.get("TokenIds")
-    if ids_ref is None or "TokenCount" not in book.names:
-        raise XlgptError(f"{src}: not an xlgpt workbook (no TokenIds or TokenCount)")
-    count = int(engine.read_range(book, "TokenCount")[0, 0])
-    capacity = engine.read_range(book, "TokenIds").shape[0]
-    ids = [int(i) for i in engine.read_range(book, "TokenIds")[:count, 0]]
-    print(tokenizer.decode(ids), end="", flush=True)
+    text = str(engine.read_range(book, "Prompt")[0, 0])
+    print(text, end="", flush=True)
     for _ in range(a.tokens):
-        if count >= capacity:
+        error = engine.read_range(book, "TokenError")[0, 0]
+        if error:
             print(file=sys.stderr)
-            raise XlgptError(f"the workbook's context is full ({capacity} tokens): build it with a larger --context")
+            raise XlgptError(str(error))
         nxt = _choose(engine, book, a, rng)
+        # the token's text goes onto the prompt, and the workbook's formulas tokenize it again
+        text += tokenizer.token_text(nxt)
         print(tokenizer.token_text(nxt), end="", flush=True)
-        sheet, _, cell = ids_ref.rpartition("!")
-        first = recalc.parse_set(book, f"{sheet}!{cell.split(':')[0]}=0")
-        recalc.apply(book, recalc.Edit(first.sheet, first.row + count, first.col, float(nxt)))
-        count_edit = recalc.parse_set(book, f"TokenCount={count + 1}")
-        recalc.apply(book, count_edit)
-        count += 1
+        recalc.apply(book, recalc.parse_set(book, f"Prompt={text}"))
         engine.recalculate(book)
     print()
 
@@ -177,7 +177,7 @@ def cmd_build(a) -> None:
     t0 = time.perf_counter()
     ckpt = checkpoint.load(a.weights, seed=a.seed, layers=a.layers)
     n_params = ckpt.n_params
-    book = builder.build_workbook(ckpt, a.prompt, a.context)
+    book = builder.build_workbook(ckpt, a.prompt, a.context, a.word_bytes)
     # the engine's cached values are in every formula cell: Excel can show them without recalculating
     write_book(book, out, full_calc_on_load=False, progress=_Progress(len(book.sheets)))
     size = out.stat().st_size / 1e6
@@ -231,6 +231,8 @@ def parser() -> argparse.ArgumentParser:
     _weights_args(p, default="gpt2")
     p.add_argument("--prompt", default=DEFAULT_PROMPT, help=f"the prompt (default: {DEFAULT_PROMPT!r})")
     p.add_argument("--context", type=int, default=16, metavar="N", help="positions in the workbook (default: 16)")
+    p.add_argument("--word-bytes", type=int, default=24, metavar="W",
+                   help="bytes of one word (pre-token) the tokenizer's formulas take (default: 24)")
     p.add_argument("--out", metavar="PATH", help="the .xlsx to write (default: output/WEIGHTS-N.xlsx)")
     p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     p.set_defaults(run=cmd_build)
@@ -259,14 +261,13 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
-        args.run(args)
+        return args.run(args) or 0
     except XlgptError as e:
         print(f"xlgpt {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"xlgpt {args.command}: interrupted", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ class Edit:
     sheet: str
     row: int
     col: int
-    value: object
+    value: object  # a number when the text reads as one
+    text: str  # as given: a cell holding text (the prompt) keeps it as text, so --set Prompt=007 stays 007
 
 
 def parse_set(book: Book, text: str) -> Edit:
@@ -48,7 +49,7 @@ def parse_set(book: Book, text: str) -> Edit:
         raise XlgptError(f"--set {text}: {cell} is not a cell") from None
     if nrows * ncols != 1:
         raise XlgptError(f"--set {text}: {ref} is {nrows}x{ncols} cells; --set edits one cell")
-    return Edit(sheet, row, col, _value(raw))
+    return Edit(sheet, row, col, _value(raw), raw)
 
 
 def _value(raw: str):
@@ -74,7 +75,7 @@ def apply(book: Book, edit: Edit) -> None:
                 b.data[r, c] = edit.value
             else:
                 b.data[r] = list(b.data[r]) + [None] * (c + 1 - len(b.data[r]))
-                b.data[r][c] = edit.value
+                b.data[r][c] = edit.text if isinstance(b.data[r][c], str) else edit.value
             return
     sheet.add(Values(edit.row, edit.col, np.array([[edit.value]])) if isinstance(edit.value, float)
               else Texts(edit.row, edit.col, [[edit.value]]))

@@ -74,7 +74,7 @@ def call(node, ctx: Context):
 def _running_sum(ref: Ref, ctx: Context):
     """SUM over a range from a fixed row to a row that moves with the cell ($F$5:F9, a running total) for a
     group of rows at once, by cumulative sums; None when the range is not like that or holds non-numbers."""
-    if ref.abs_r0 == ref.abs_r1 or ctx.nrows == 1 or ref.abs_c0 != ref.abs_c1 or (not ref.abs_c0 and ctx.ncols > 1):
+    if ref.abs_r0 == ref.abs_r1 or ctx.nrows == 1 or (ctx.ncols > 1 and not (ref.abs_c0 and ref.abs_c1)):
         return None
     sheet = ref.sheet if ref.sheet is not None else ctx.sheet
     if not ctx.store.has_sheet(sheet):

@@ -1,0 +1,177 @@
+"""GPT-2's tokenizer as the workbook's formulas: for every prompt of the corpus (tests/data), the TokenIds the
+formulas compute equal tiktoken's ids, or the prompt does not fit and TokenError says what to change.
+
+The reference is tiktoken with its own GPT-2 pattern (tiktoken_ext's r50k_pat_str) over the shipped ranks,
+and the `regex` module for the pattern's words (to know which prompts fit); never xlgpt's code.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import regex
+import tiktoken
+from tiktoken_ext.openai_public import r50k_pat_str
+
+from test_workbook import Built, _need_libreoffice
+from workbook_io import named, numbers, open_values
+from xlgpt import engine, libreoffice, oracle, recalc, refs, tokenize_tabs, tokenizer
+from xlgpt.book import Book, Sheet, Texts
+from xlgpt.stages import vocab_area, vocab_tab
+from xlgpt.xlsx.numbers import written_values
+from xlgpt.xlsx.packager import write_book
+
+CORPUS = [json.loads(line) for line in (Path(__file__).parent / "data" / "tokenizer_prompts.jsonl")
+          .read_text(encoding="utf-8").split("\n") if line]  # not splitlines: U+2028 is inside a prompt
+N_CTX, WORD_BYTES = 16, 24
+REFERENCE = tiktoken.Encoding("gpt2-reference", pat_str=r50k_pat_str, mergeable_ranks=tokenizer.mergeable_ranks(),
+                              special_tokens={"<|endoftext|>": 50256})
+
+
+def expected(prompt: str):
+    """(ids, which capacity the prompt exceeds: None, "--context" or "--word-bytes")."""
+    ids = REFERENCE.encode_ordinary(prompt)
+    words = regex.findall(r50k_pat_str, prompt)
+    if not prompt:
+        return ids, "empty"
+    if len(ids) > N_CTX or len(prompt) > N_CTX * WORD_BYTES:
+        return ids, "--context"
+    if any(len(w.encode("utf-8")) > WORD_BYTES for w in words):
+        return ids, "--word-bytes"
+    return ids, None
+
+
+def test_the_corpus_covers_what_it_should():
+    kinds = [expected(p)[1] for p in CORPUS]
+    assert len(CORPUS) >= 500
+    assert kinds.count(None) >= 450 and kinds.count("--context") >= 5 and kinds.count("--word-bytes") >= 5
+    assert any(ord(c) > 0xFFFF for p in CORPUS for c in p), "no character outside the BMP"
+
+
+@pytest.fixture(scope="module")
+def book():
+    return tokenize_tabs.tokenizer_book("x", N_CTX, WORD_BYTES)
+
+
+def tokenize(book: Book, prompt: str):
+    """Set the prompt as `xlgpt recalc --set Prompt=...` does, recalculate, read the tokenizer's results."""
+    recalc.apply(book, recalc.parse_set(book, f"Prompt={prompt}"))
+    engine.recalculate(book)
+    count = engine.read_range(book, "TokenCount")[0, 0]
+    error = engine.read_range(book, "TokenError")[0, 0]
+    ids = engine.read_range(book, "TokenIds")[:, 0]
+    return ids, count, error
+
+
+def check(prompt, ids, count, error):
+    want, over = expected(prompt)
+    if over is None:
+        assert error == "", (prompt, error)
+        assert count == len(want), (prompt, count, want)
+        assert [int(i) for i in ids[:len(want)]] == want, prompt
+        assert all(i == tokenizer.END_OF_TEXT_ID for i in ids[len(want):]), prompt  # padding
+    else:
+        assert error, (prompt, "over capacity without an error")
+        if over != "empty":
+            assert over in error, (prompt, error)
+        if over == "--context" and len(prompt) <= N_CTX * WORD_BYTES:
+            assert count <= len(want)  # at least this many: a lower bound when words are cut
+            assert str(int(count)) in error
+
+
+def test_every_prompt_of_the_corpus(book):
+    for prompt in CORPUS:
+        check(prompt, *tokenize(book, prompt))
+
+
+def utf16_units(text: str) -> str:
+    """The prompt as Excel's text functions see it: one character per UTF-16 code unit (surrogate pairs)."""
+    data = text.encode("utf-16-le")
+    return "".join(chr(int.from_bytes(data[i:i + 2], "little")) for i in range(0, len(data), 2))
+
+
+def test_characters_outside_the_bmp_as_excel_sees_them(book):
+    """Excel's MID and UNICODE see an emoji as two surrogates; the formulas put them back together."""
+    wide = [p for p in CORPUS if any(ord(c) > 0xFFFF for c in p)]
+    assert len(wide) >= 10
+    for prompt in wide:
+        ids, count, error = tokenize(book, utf16_units(prompt))
+        want, over = expected(prompt)
+        if over is None and len(utf16_units(prompt)) <= N_CTX * WORD_BYTES:
+            assert error == "" and [int(i) for i in ids[:int(count)]] == want, prompt
+
+
+def test_a_prompt_that_reads_as_a_number_stays_text(book):
+    for prompt in ("007", "1e-5", "42"):
+        check(prompt, *tokenize(book, prompt))
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return Built(tmp_path_factory.mktemp("tiny"), "random:tiny")
+
+
+def test_recalc_set_prompt_retokenizes_and_repredicts(tiny, tmp_path):
+    """The whole workbook: a new prompt through `xlgpt recalc --set`, and the model's logits follow it."""
+    import subprocess
+    import sys
+    params = {k: written_values(v) for k, v in tiny.ckpt.params.items()}
+    for k, prompt in enumerate(["If today is Monday, tomorrow is", "naïve café 😀"]):
+        out = tmp_path / f"p{k}.xlsx"
+        r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "recalc", str(tiny.path), "--out", str(out),
+                            "--set", f"Prompt={prompt}"], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        wb = open_values(out)
+        want = REFERENCE.encode_ordinary(prompt)
+        assert [int(i) for i in numbers(named(wb, "TokenIds"))[:len(want), 0]] == want
+        logits = oracle.forward(params, tiny.ckpt.config, want)["logits"][-1]
+        got = numbers(named(wb, "Logits"))[:, 0]
+        assert np.max(np.abs(got - logits)) <= 1e-9 * np.max(np.abs(logits))
+
+
+def test_recalc_says_when_the_prompt_does_not_fit(tiny, tmp_path):
+    import subprocess
+    import sys
+    out = tmp_path / "long.xlsx"
+    r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "recalc", str(tiny.path), "--out", str(out),
+                        "--set", "Prompt=" + "word " * 30], capture_output=True, text=True)
+    assert r.returncode == 1 and "--context" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    wb = open_values(out)  # the workbook is written, and shows the message where the prediction goes
+    assert "--context" in str(wb["Start"]["B6"].value)
+
+
+def batch_book(prompts: list[str]) -> tuple[Book, list]:
+    """One workbook that tokenizes many prompts side by side (tabs p1.chars ... p1.Tokens, p2.chars ...),
+    sharing the tables, so that one LibreOffice run checks them all."""
+    book = Book()
+    sheet = book.add(Sheet("Prompts"))
+    sheet.add(Texts(0, 1, [[p] for p in prompts]))
+    results = []
+    for k in range(len(prompts)):
+        cell = refs.qualified("Prompts", refs.cell(k, 1, True, True))
+        results.append(tokenize_tabs.tokenizer_tabs(book, N_CTX, WORD_BYTES, vocab_area(tokenizer.N_VOCAB),
+                                                    prompt=cell, prefix=f"p{k + 1}."))
+    vocab_tab(book, [tokenizer.token_text(i) for i in range(tokenizer.N_VOCAB)])
+    tokenize_tabs.lookup_tabs(book)
+    return book, results
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_tokenizes_like_tiktoken(tmp_path):
+    """LibreOffice computes the same TokenIds from the same formulas, for 60 prompts of the corpus."""
+    _need_libreoffice()
+    step = len(CORPUS) // 60
+    prompts = [p for p in CORPUS[::step] if len(p) <= N_CTX * WORD_BYTES][:60]
+    assert len(prompts) >= 50
+    book, results = batch_book(prompts)
+    src = tmp_path / "prompts.xlsx"
+    write_book(book, src)  # no cached values: LibreOffice computes every one
+    wb = open_values(libreoffice.recalculate(src, tmp_path / "lo"))
+    for prompt, r in zip(prompts, results):
+        ids = [wb[r.ids.sheet].cell(row=r.ids.row + 1 + i, column=r.ids.col + 1).value for i in range(N_CTX)]
+        sheet, cell = r.count.rsplit("!", 1)
+        count = wb[sheet.strip("'")][cell.replace("$", "")].value
+        sheet, cell = r.error.rsplit("!", 1)
+        error = wb[sheet.strip("'")][cell.replace("$", "")].value or ""
+        check(prompt, np.array(ids, dtype=object), count, error)
