@@ -74,6 +74,7 @@ def apply(book: Book, edit: Edit) -> None:
                     b.data = np.array(b.data, dtype=np.float64)  # a cached sheet is read-only: copy on write
                 b.data[r, c] = edit.value
             else:
+                b.data = list(b.data)  # a new list: the engine remembers converted lists by identity
                 b.data[r] = list(b.data[r]) + [None] * (c + 1 - len(b.data[r]))
                 b.data[r][c] = edit.text if isinstance(b.data[r][c], str) else edit.value
             return

@@ -3,6 +3,8 @@
     parse (parser.py) -> group and order (here) -> evaluate (evaluator.py, operators.py, functions.py)
 """
 
+from functools import lru_cache
+
 import numpy as np
 
 from .. import refs
@@ -85,12 +87,18 @@ def _groups(book: Book) -> list[Group]:
                 continue
             if b.text not in trees:
                 try:
-                    trees[b.text] = parse(b.text)
+                    trees[b.text] = _parse(b.text)
                 except FormulaError as e:
                     raise XlgptError(f"{refs.qualified(sheet.name, b.ref)}: {e}") from None
             _check_functions(trees[b.text], sheet.name, b)
             out.append(Group(sheet.name, b, trees[b.text]))
     return out
+
+
+@lru_cache(maxsize=1 << 14)
+def _parse(text: str):
+    """A formula's tree; the same text parses to the same tree, which evaluation never changes."""
+    return parse(text)
 
 
 def _check_functions(tree, sheet, block):
@@ -143,7 +151,7 @@ def _order(groups: list[Group], names: dict) -> list[Group]:
     while True:
         by_sheet = {}
         for g in groups:
-            by_sheet.setdefault(g.sheet, []).append(g)
+            by_sheet.setdefault(g.sheet, []).append((g, g.output()))
         deps, split = {}, []
         for g in groups:
             reads = _reads(g, names)
@@ -154,8 +162,8 @@ def _order(groups: list[Group], names: dict) -> list[Group]:
                 if not g.rows:
                     split.append(g)  # the group reads its own cells every which way: one cell at a time
                     continue
-            deps[id(g)] = [h for sheet, *rect in reads for h in by_sheet.get(sheet, ())
-                           if h is not g and _overlaps(rect, h.output())]
+            deps[id(g)] = [h for sheet, *rect in reads for h, out in by_sheet.get(sheet, ())
+                           if h is not g and _overlaps(rect, out)]
         if not split:
             break
         for g in split:

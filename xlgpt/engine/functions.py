@@ -496,9 +496,10 @@ def _if(cond, yes, no=None):
     if no is None:
         no = _const(False)
     cond, yes, no = broadcast_inner(cond, yes, no)
-    if cond.dtype == np.float64 or all(type(v) is bool for v in cond.flat):
-        c = np.asarray(cond, dtype=object)
-        truth = np.frompyfunc(_truth, 1, 1)(c).astype(bool)
+    kinds = set(map(type, cond.flat)) if cond.dtype == object else None
+    if cond.dtype == np.float64 or kinds <= {bool, float}:
+        c = cond.astype(np.float64)
+        truth = (c != 0) & ~np.isnan(c)  # a number is TRUE unless 0; an empty cell is FALSE
         if yes.dtype == no.dtype == np.float64:
             return np.where(truth, yes, no)
         return np.where(truth, yes.astype(object), no.astype(object))

@@ -28,6 +28,9 @@ def numbers(a: np.ndarray) -> np.ndarray:
     """A float64 array with empties as 0, or an object array of numbers and errors."""
     if a.dtype == np.float64:
         return np.where(np.isnan(a), 0.0, a) if np.isnan(a).any() else a
+    if a.dtype == object and set(map(type, a.flat)) <= {bool, float}:  # comparisons' TRUE/FALSE: 1 and 0
+        b = a.astype(np.float64)
+        return np.where(np.isnan(b), 0.0, b)
     return _compact(np.asarray(np.frompyfunc(to_number, 1, 1)(a), dtype=object))
 
 

@@ -1,5 +1,7 @@
 """The engine's view of a Book's cells: rectangles of values read out of its blocks, results written back."""
 
+from collections import OrderedDict
+
 import numpy as np
 
 from ..book import Book, Formulas, Texts, Values
@@ -20,13 +22,32 @@ class _Arrays(dict):
             # a float32 block stands for the decimals written for it (xlsx/numbers.py)
             a = written_values(b.data, parallel=True) if b.data.dtype == np.float32 else np.asarray(b.data, dtype=np.float64)
         elif isinstance(b, Texts):
-            a = block_array(b.data)
+            a = _text_array(b.data)
         elif b.values is not None:
             a = b.values
         else:
             a = np.full(b.shape, np.nan)  # not yet computed
         self[key] = a
         return a
+
+
+_TEXT_ARRAYS: "OrderedDict[int, tuple]" = OrderedDict()  # id(list) -> (the list, its array): the vocabulary
+
+
+def _text_array(data: list) -> np.ndarray:
+    """block_array(data), remembered while the list is: a Texts block is never changed in place (an edit
+    gives it a new list, see recalc.apply), so the 50,257 words of the vocabulary convert once per process.
+    The list is kept with its array, so its id cannot be reused by another list meanwhile."""
+    hit = _TEXT_ARRAYS.get(id(data))
+    if hit is not None and hit[0] is data:
+        _TEXT_ARRAYS.move_to_end(id(data))
+        return hit[1]
+    a = block_array(data)
+    if len(data) >= 1000:  # small blocks convert faster than they are worth remembering
+        _TEXT_ARRAYS[id(data)] = (data, a)
+        while len(_TEXT_ARRAYS) > 16:
+            _TEXT_ARRAYS.popitem(last=False)
+    return a
 
 
 class Store:
