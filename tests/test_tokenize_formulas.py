@@ -42,6 +42,11 @@ def expected(prompt: str):
     return ids, {"--context"} if len(ids) > N_CTX else None
 
 
+def test_xlgpt_tokenizer_is_tiktokens_gpt2():
+    """xlgpt's own encoder (its pattern) gives the reference's ids on the whole corpus."""
+    assert all(tokenizer.encode_ordinary(p) == REFERENCE.encode_ordinary(p) for p in CORPUS)
+
+
 def test_the_corpus_covers_what_it_should():
     kinds = [expected(p)[1] for p in CORPUS]
     assert len(CORPUS) >= 500
