@@ -2,11 +2,12 @@
 
 import numpy as np
 
-from . import engine, refs, stages, tokenize_tabs, tokenizer
+from . import engine, refs, stages, surgery, tokenize_tabs, tokenizer
 from .book import Book, Formulas, Sheet, Texts, Values
 from .checkpoint import Checkpoint
+from .oracle import Knobs
 from .errors import XlgptError
-from .layout import FIRST_COL
+from .layout import FIRST_COL, HEADER_ROWS
 from .refs import MAX_COLS
 from .templates import stage
 
@@ -14,9 +15,10 @@ TOP_K = 10
 WORD_BYTES = 24  # bytes per word (pre-token) the tokenizer's BPE takes; the longest English words fit
 
 
-def build_workbook(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int = WORD_BYTES) -> Book:
+def build_workbook(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int = WORD_BYTES,
+                   knobs: Knobs | None = None, lens: bool | None = None) -> Book:
     """The workbook with every formula's value computed by the engine from the formulas themselves."""
-    book = build_book(ckpt, prompt, n_ctx, word_bytes)
+    book = build_book(ckpt, prompt, n_ctx, word_bytes, knobs, lens)
     engine.recalculate(book)
     error = engine.read_range(book, "TokenError")[0, 0]
     if error:  # the workbook's own tokenizer says the prompt does not fit (a word longer than word_bytes)
@@ -24,13 +26,17 @@ def build_workbook(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: i
     return book
 
 
-def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int = WORD_BYTES) -> Book:
-    """The workbook's layout: tabs, formulas and weights, no values computed."""
+def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int = WORD_BYTES,
+               knobs: Knobs | None = None, lens: bool | None = None) -> Book:
+    """The workbook's layout: tabs, formulas and weights, no values computed. knobs: the Surgery tab's
+    starting values (the defaults change nothing). lens: the logit lens tabs (None: when they are small,
+    see lens_by_default)."""
     cfg = ckpt.config
     ids = tokenizer.encode_ordinary(prompt)
     _check(cfg, ids, n_ctx, word_bytes)
     book = Book()
     start = book.add(Sheet("Start", col_widths={0: 16, 1: 40, 2: 12, 3: 10}))
+    knobs_refs = surgery.surgery_tab(book, cfg, n_ctx, knobs or Knobs())
     vocab_texts = [tokenizer.token_text(i) for i in range(cfg.n_vocab)]
 
     # Tabs are laid out in reading order; the vocabulary, lookup tables and weights go last.
@@ -38,17 +44,24 @@ def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int =
     tokens = tokenize_tabs.tokenizer_tabs(book, n_ctx, word_bytes, vocab)
     ids_area, text_area, count = tokens.ids, tokens.text, tokens.count
     x = stages.embed_tab(book, cfg, n_ctx, ids_area, text_area)
+    resid_posts = []
     for i in range(cfg.n_layer):
         h = f"h.{i}"
+        x = stages.resid_pre_tab(book, i, x, text_area, knobs_refs)
         ln1 = stages.layer_norm_tab(book, cfg, f"{h}.ln_1", f"{h}.ln_1", x, x.sheet, text_area)
-        attn = stages.attention_tabs(book, cfg, i, ln1, text_area)
+        attn = stages.attention_tabs(book, cfg, i, ln1, text_area, knobs_refs)
         mid = stages.residual_tab(book, f"{h}.resid_mid", x, attn, text_area)
         ln2 = stages.layer_norm_tab(book, cfg, f"{h}.ln_2", f"{h}.ln_2", mid, mid.sheet, text_area)
-        mlp = stages.mlp_tabs(book, cfg, i, ln2, text_area)
+        mlp = stages.mlp_tabs(book, cfg, i, ln2, text_area, knobs_refs)
         x = stages.residual_tab(book, f"{h}.resid_post", mid, mlp, text_area)
+        resid_posts.append(x)
     ln_f = stages.layer_norm_tab(book, cfg, "ln_f", "ln_f", x, x.sheet, text_area)
     logits, probs = stages.logits_tab(book, cfg, ln_f, count)
     top = stages.predict_tab(book, logits, probs, vocab, TOP_K)
+    if lens if lens is not None else lens_by_default(cfg, n_ctx):
+        lenses = [stages.lens_tabs(book, cfg, i, r, text_area) for i, r in enumerate(resid_posts)]
+        stages.logit_lens_tab(book, cfg, lenses, resid_posts, vocab)
+        book.sheets.insert(book.sheets.index(book.sheet("predict")) + 1, book.sheets.pop())  # right after predict
     stages.vocab_tab(book, vocab_texts)
     tokenize_tabs.lookup_tabs(book)
     for name, tensor in ckpt.params.items():
@@ -66,8 +79,33 @@ def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int =
         "TopProbs": top["prob"].ref(),
         "Logits": logits.ref(),
     })
+    book.names.update(knobs_refs.names())
     _start_tab(start, ckpt, prompt, n_ctx, word_bytes, top)
     return book
+
+
+def steering_from_prompts(weights: str, seed: int, a: str, b: str, layer: int, n_ctx: int, word_bytes: int):
+    """Activation addition: the residual stream entering block `layer` at the last position of prompt a,
+    minus that of prompt b, each computed by the workbook's own formulas (a workbook cut to the blocks
+    before `layer`, evaluated by the engine)."""
+    from . import checkpoint
+    ckpt = checkpoint.load(weights, seed=seed, layers=max(layer, 1))
+    rows = []
+    for prompt in (a, b):
+        book = build_workbook(ckpt, prompt, n_ctx, word_bytes, lens=False)
+        count = int(engine.read_range(book, "TokenCount")[0, 0])
+        tab = "embed" if layer == 0 else f"h.{layer - 1}.resid_post"
+        rows.append(engine.read_range(book, refs.qualified(tab, refs.area(HEADER_ROWS + count - 1, FIRST_COL, 1,
+                                                                           ckpt.config.n_embd)))[0])
+    return np.asarray(rows[0], dtype=np.float64) - np.asarray(rows[1], dtype=np.float64)
+
+
+LENS_CELLS = 4_000_000  # the lens tabs hold n_layer x n_ctx x n_vocab logits: 1.6 M for tiny, 9.6 M for GPT-2 small
+
+
+def lens_by_default(cfg, n_ctx: int) -> bool:
+    """The logit lens is built unless it would hold more than LENS_CELLS logits (pass --lens to have it)."""
+    return cfg.n_layer * n_ctx * cfg.n_vocab <= LENS_CELLS
 
 
 def _check(cfg, ids, n_ctx, word_bytes):
@@ -119,8 +157,10 @@ def _start_tab(s: Sheet, ckpt: Checkpoint, prompt: str, n_ctx: int, word_bytes: 
         ("words", "the words (pre-tokens) and their bytes as tokens"),
         ("bpe", "byte-pair merges, lowest rank first"),
         ("Tokens", "the prompt's token ids and their text"),
+        ("Surgery", "gates on every head, attention and MLP output; steering vectors per layer"),
         ("embed", "token embedding + position embedding"),
-        ("h.0.ln_1", "block 0, layer norm 1 (every block h.N has the same tabs)"),
+        ("h.0.resid_pre", "the residual stream entering block 0, with its steering (every block h.N has these tabs)"),
+        ("h.0.ln_1", "block 0, layer norm 1"),
         ("h.0.attn.c_attn", "queries, keys, values"),
         ("h.0.attn.scores", "each head's scores with the causal mask"),
         ("h.0.attn.probs", "each head's attention pattern"),
@@ -135,6 +175,7 @@ def _start_tab(s: Sheet, ckpt: Checkpoint, prompt: str, n_ctx: int, word_bytes: 
         ("ln_f", "final layer norm"),
         ("logits", "scores over the whole vocabulary at the last prompt position"),
         ("predict", "softmax, top 10, decoded text"),
+        ("LogitLens", "the top token after every block at every position, and the residual norms (when built)"),
         ("vocab", "every token's text"),
         ("merges", "the tokenizer's tables: merges, bytes, classes"),
         ("wte.weight", "the first weight tab; each tensor of the checkpoint has its own tab"),

@@ -1,8 +1,9 @@
-"""`--check`: the oracle run on the weights and tokens as the workbook holds them, compared stage by stage."""
+"""`--check`: the oracle run on the weights, tokens and surgery knobs as the workbook holds them, compared
+stage by stage."""
 
 import numpy as np
 
-from . import engine, oracle, refs
+from . import engine, oracle, refs, surgery
 from .book import Book
 from .checkpoint import config_from_shapes
 from .layout import HEADER_ROWS
@@ -30,7 +31,8 @@ def workbook_model(book: Book):
 def check(book: Book) -> list[tuple[str, float, bool]]:
     """(stage, max difference relative to the stage's largest value, within 1e-9) for every stage."""
     params, cfg, ids = workbook_model(book)
-    ref = oracle.forward(params, cfg, ids)
+    n_ctx = engine.read_range(book, "TokenIds").shape[0]
+    ref = oracle.forward(params, cfg, ids, surgery.read_knobs(book, cfg, n_ctx))
     n = len(ids)
     rows = []
     for tab, col, width, name in position_stages(cfg):

@@ -177,12 +177,46 @@ def cmd_build(a) -> None:
     t0 = time.perf_counter()
     ckpt = checkpoint.load(a.weights, seed=a.seed, layers=a.layers)
     n_params = ckpt.n_params
-    book = builder.build_workbook(ckpt, a.prompt, a.context, a.word_bytes)
+    knobs = _knobs(a, ckpt)
+    book = builder.build_workbook(ckpt, a.prompt, a.context, a.word_bytes, knobs, a.lens)
     # the engine's cached values are in every formula cell: Excel can show them without recalculating
     write_book(book, out, full_calc_on_load=False, progress=_Progress(len(book.sheets)))
     size = out.stat().st_size / 1e6
     print(f"wrote {out}: {len(book.sheets)} tabs, {n_params:,} weight cells, {size:,.1f} MB "
           f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+
+
+def _knobs(a, ckpt):
+    """The Surgery tab's starting values from --keep-only and the --steer-* options."""
+    from . import surgery
+    from .oracle import Knobs, Steering
+    cfg = ckpt.config
+    knobs = surgery.keep_only(a.keep_only, cfg) if a.keep_only else Knobs()
+    sources = [x for x in ("steer_sae", "steer_prompts", "steer_csv") if getattr(a, x)]
+    if len(sources) > 1:
+        raise XlgptError("give one steering source: --steer-sae, --steer-prompts or --steer-csv")
+    if not sources:
+        if a.layer is not None or a.feature is not None:
+            raise XlgptError("--layer and --feature go with a steering source: --steer-sae, --steer-prompts or --steer-csv")
+        return knobs
+    layer = a.layer
+    if a.steer_sae and layer is None:
+        layer = surgery.sae_layer(a.steer_sae)
+    if layer is None:
+        raise XlgptError("say which block to steer: --layer L")
+    if not 0 <= layer < cfg.n_layer:
+        raise XlgptError(f"--layer {layer}: this model has layers 0 to {cfg.n_layer - 1}")
+    if a.steer_sae:
+        if a.feature is None:
+            raise XlgptError("--steer-sae needs --feature F (the SAE feature whose decoder row to add)")
+        vector = surgery.sae_decoder_row(a.steer_sae, a.feature, cfg.n_embd)
+    elif a.steer_csv:
+        vector = surgery.csv_vector(a.steer_csv, cfg.n_embd)
+    else:
+        from . import builder
+        vector = builder.steering_from_prompts(a.weights, a.seed, *a.steer_prompts, layer, a.context, a.word_bytes)
+    knobs.steering = [Steering(layer, vector, a.coeff, None)]
+    return knobs
 
 
 class _Progress:
@@ -235,6 +269,18 @@ def parser() -> argparse.ArgumentParser:
                    help="bytes of one word (pre-token) the tokenizer's formulas take (default: 24)")
     p.add_argument("--out", metavar="PATH", help="the .xlsx to write (default: output/WEIGHTS-N.xlsx)")
     p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    g = p.add_argument_group("surgery (the Surgery tab's starting values; every one stays editable in the workbook)")
+    g.add_argument("--keep-only", metavar="COMPONENTS",
+                   help="switch off every head and MLP but these, e.g. mlp0,head9.1,head10.3,mlp9")
+    g.add_argument("--steer-sae", metavar="PATH", help="steer with a SAELens SAE's decoder row (with --feature)")
+    g.add_argument("--feature", type=int, metavar="F", help="the SAE feature for --steer-sae")
+    g.add_argument("--steer-prompts", nargs=2, metavar=("A", "B"),
+                   help="steer with the residual stream of prompt A minus that of B before --layer (last position)")
+    g.add_argument("--steer-csv", metavar="PATH", help="steer with a vector of numbers from a CSV file")
+    g.add_argument("--layer", type=int, metavar="L", help="the block the steering vector is added before")
+    g.add_argument("--coeff", type=float, default=1.0, metavar="C", help="the steering coefficient (default: 1)")
+    g.add_argument("--lens", action=argparse.BooleanOptionalAction, default=None,
+                   help="the logit lens tabs (default: when they hold at most 4 M logits, e.g. tiny)")
     p.set_defaults(run=cmd_build)
 
     p = sub.add_parser("recalc", help="evaluate every formula of a workbook and write the values back")

@@ -33,11 +33,15 @@ class Edit:
 
 
 def parse_set(book: Book, text: str) -> Edit:
-    """REF=VALUE with REF a cell (Sheet!B7, 'h.0.ln_1.weight'!A1) or a one-cell defined name (Prompt)."""
+    """REF=VALUE with REF a cell (Sheet!B7, 'h.0.ln_1.weight'!A1), a one-cell defined name (Prompt), or a cell
+    of a named range by its row and column from 0 (HeadGates(9,1), MlpGates(0))."""
     ref, sep, raw = text.partition("=")
     if not sep:
         raise XlgptError(f"--set {text}: expected REF=VALUE, e.g. --set 'h.0.mlp.c_fc.weight'!B3=0.5 or --set Prompt=Hi")
     ref = ref.strip()
+    index = re.fullmatch(r"(\w+)\((\d+)(?:,\s*(\d+))?\)", ref)  # HeadGates(9,1): a cell of a named range
+    if index:
+        ref = index.group(1)
     target = book.names.get(ref) or next((v for k, v in book.names.items() if k.upper() == ref.upper()), None)
     sheet, _, cell = (target or ref).rpartition("!")
     sheet = sheet.strip("'").replace("''", "'")
@@ -47,8 +51,18 @@ def parse_set(book: Book, text: str) -> Edit:
         row, col, nrows, ncols = refs.parse_area(cell.replace("$", ""))
     except ValueError:
         raise XlgptError(f"--set {text}: {cell} is not a cell") from None
+    if index and target:
+        i, j = int(index.group(2)), int(index.group(3) or 0)
+        if ncols == 1 and index.group(3) is None:
+            i, j = i, 0
+        elif nrows == 1 and index.group(3) is None:
+            i, j = 0, i
+        if not (0 <= i < nrows and 0 <= j < ncols):
+            raise XlgptError(f"--set {text}: {ref} is {nrows}x{ncols} cells, counted from 0")
+        row, col, nrows, ncols = row + i, col + j, 1, 1
     if nrows * ncols != 1:
-        raise XlgptError(f"--set {text}: {ref} is {nrows}x{ncols} cells; --set edits one cell")
+        raise XlgptError(f"--set {text}: {ref} is {nrows}x{ncols} cells; --set edits one cell "
+                         f"(a cell of a range by its row and column from 0: {ref}(2,5)=0)")
     return Edit(sheet, row, col, _value(raw), raw)
 
 

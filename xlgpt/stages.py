@@ -6,7 +6,7 @@ Each function adds one tab to the book and returns the Area holding its result, 
 import numpy as np
 
 from . import refs
-from .book import Book, Formulas, Sheet, Texts, Values
+from .book import Book, ColorScale, Formulas, Sheet, Texts, Values
 from .layout import FIRST_COL, HEADER_ROWS, Area
 from .models import GPT2Config
 from .templates import stage
@@ -97,7 +97,7 @@ def layer_norm_tab(book: Book, cfg: GPT2Config, tab: str, name: str, x: Area, so
                       g=_row_abs(gain), b=_row_abs(bias))
 
 
-def attention_tabs(book: Book, cfg: GPT2Config, layer: int, x: Area, token_text: Area) -> Area:
+def attention_tabs(book: Book, cfg: GPT2Config, layer: int, x: Area, token_text: Area, surgery) -> Area:
     """c_attn, scores, probs, z and c_proj of block `layer`; returns the projected attention output."""
     t = stage("attention")
     d, hw, n = cfg.n_embd, cfg.head_width, x.nrows
@@ -129,23 +129,25 @@ def attention_tabs(book: Book, cfg: GPT2Config, layer: int, x: Area, token_text:
     for h, area in enumerate(probs):
         pg.column_labels(area.col, n, [(0, f"head {h}: keys")])
         pg.formulas(t["probs"], area, s=scores[h].first(), s_row=scores[h].row_of_first())
+        pg.sheet.color_scales.append(ColorScale(area.ref(other_sheet=False).replace("$", "")))  # a heat map
 
     zg = GridTab(book, f"{prefix}.z", n, token_text)
     zg.header(*t["z"].header(tab=zg.name, **common))
     zg.column_labels(FIRST_COL, d, [(h * hw, f"head {h}") for h in range(cfg.n_head)])
     z = zg.area(FIRST_COL, d)
     for h in range(cfg.n_head):
-        zg.formulas(t["z"], z.cols(h * hw, hw), p=probs[h].ref(), v=qkv.cols(2 * d + h * hw, hw).ref())
+        zg.formulas(t["z"], z.cols(h * hw, hw), p=probs[h].ref(), v=qkv.cols(2 * d + h * hw, hw).ref(),
+                    gate=surgery.head_gate(layer, h))
 
     og = GridTab(book, f"{prefix}.c_proj", n, token_text)
     og.header(*t["c_proj"].header(tab=og.name, **common))
     og.column_labels(FIRST_COL, d, [(0, "dimension")])
     return og.formulas(t["c_proj"], og.area(FIRST_COL, d), x=z.ref(),
                        w=weight_area(f"{prefix}.c_proj.weight", (d, d)).ref(),
-                       b=weight_area(f"{prefix}.c_proj.bias", (d,)).ref())
+                       b=weight_area(f"{prefix}.c_proj.bias", (d,)).ref(), gate=surgery.attn_gate(layer))
 
 
-def mlp_tabs(book: Book, cfg: GPT2Config, layer: int, x: Area, token_text: Area) -> Area:
+def mlp_tabs(book: Book, cfg: GPT2Config, layer: int, x: Area, token_text: Area, surgery) -> Area:
     t = stage("mlp")
     d, n = cfg.n_embd, x.nrows
     prefix = f"h.{layer}.mlp"
@@ -168,7 +170,7 @@ def mlp_tabs(book: Book, cfg: GPT2Config, layer: int, x: Area, token_text: Area)
     down.column_labels(FIRST_COL, d, [(0, "dimension")])
     return down.formulas(t["c_proj"], down.area(FIRST_COL, d), x=a.ref(),
                          w=weight_area(f"{prefix}.c_proj.weight", (4 * d, d)).ref(),
-                         b=weight_area(f"{prefix}.c_proj.bias", (d,)).ref())
+                         b=weight_area(f"{prefix}.c_proj.bias", (d,)).ref(), gate=surgery.mlp_gate(layer))
 
 
 def residual_tab(book: Book, tab: str, x: Area, a: Area, token_text: Area) -> Area:
@@ -177,6 +179,19 @@ def residual_tab(book: Book, tab: str, x: Area, a: Area, token_text: Area) -> Ar
     g.header(*t.header(tab=tab, equation=f"{tab} = {x.sheet} + {a.sheet}  (the block's input plus what it adds)"))
     g.column_labels(FIRST_COL, x.ncols, [(0, "dimension")])
     return g.formulas(t, g.area(FIRST_COL, x.ncols), x=x.first(), a=a.first())
+
+
+def resid_pre_tab(book: Book, layer: int, x: Area, token_text: Area, surgery) -> Area:
+    """The residual stream entering block `layer`: its input plus the layer's steering (Surgery)."""
+    t = stage("residual")["steer"]
+    tab = f"h.{layer}.resid_pre"
+    g = GridTab(book, tab, x.nrows, token_text)
+    g.header(*t.header(tab=tab, layer=layer, source=x.sheet))
+    g.column_labels(FIRST_COL, x.ncols, [(0, "dimension")])
+    pos = refs.cell(HEADER_ROWS, 0, abs_col=True)
+    return g.formulas(t, g.area(FIRST_COL, x.ncols), x=x.first(), coef=surgery.steer(layer, "coef"),
+                      vec=surgery.steer_vector_first(layer), pos=pos, first=surgery.steer(layer, "from"),
+                      last=surgery.steer(layer, "to"))
 
 
 def logits_tab(book: Book, cfg: GPT2Config, ln_f: Area, token_count: str) -> tuple[Area, Area]:
@@ -225,6 +240,66 @@ def predict_tab(book: Book, logits: Area, probs: Area, vocab: Area, k: int = 10)
     return col
 
 
+def lens_tabs(book: Book, cfg: GPT2Config, layer: int, resid_post: Area, token_text: Area) -> Area:
+    """ln_f and the unembedding applied to block `layer`'s output at every position: the tab h.N.lens holds
+    the logits (vocabulary down the rows, positions across) under three summary rows (top id, prob)."""
+    t = stage("logits")
+    normed = layer_norm_tab(book, cfg, f"h.{layer}.lens_ln", "ln_f", resid_post, resid_post.sheet, token_text)
+    tab, n, v = f"h.{layer}.lens", resid_post.nrows, cfg.n_vocab
+    s = book.add(Sheet(tab, col_widths={0: 9, 1: 11}, freeze=(LENS_ROWS, FIRST_COL)))
+    s.add(Texts(0, 0, [[t["lens"].header(tab=tab, layer=layer, ln_tab=normed.sheet)[0]]], style="title"))
+    s.add(Texts(1, 0, [[t["lens"].header(tab=tab, layer=layer, ln_tab=normed.sheet)[1]]], style="note"))
+    s.add(Texts(2, 0, [["position"], ["top id"], ["top prob"], ["id"]], style="bold"))
+    s.add(Values(2, FIRST_COL, np.arange(n, dtype=float)[None, :], style="bold"))
+    logits = Area(tab, LENS_ROWS, FIRST_COL, v, n)
+    s.add(Values(LENS_ROWS, 0, np.arange(v, dtype=float)[:, None]))
+    s.add(Formulas(logits.row, logits.col, v, n, t["lens"].fill(
+        wte=weight_area("wte.weight", (v, cfg.n_embd)).ref(), x=normed.ref()), "array"))
+    # one position's column of logits: rows fixed, the column moving with the formula (C$7:C$50263)
+    col = f"{refs.cell(LENS_ROWS, FIRST_COL, abs_row=True)}:{refs.cell(LENS_ROWS + v - 1, FIRST_COL, abs_row=True)}"
+    s.add(Formulas(3, FIRST_COL, 1, n, t["lens_id"].fill(col=col), "shared"))
+    s.add(Formulas(4, FIRST_COL, 1, n, t["lens_prob"].fill(col=col), "shared", style="percent"))
+    return Area(tab, 3, FIRST_COL, 2, n)  # row 0: top id, row 1: top prob
+
+
+LENS_ROWS = 6  # the lens tabs' logits start on row 7, under the summary rows
+
+
+def logit_lens_tab(book: Book, cfg: GPT2Config, lenses: list[Area], residuals: list[Area], vocab: Area) -> dict:
+    """LogitLens: per block (rows) and position (columns) the lens's top token, its probability, its id; and
+    the residual stream's norm. Heat maps on the probabilities and the norms."""
+    t = stage("logits")
+    n_layer, n = cfg.n_layer, lenses[0].ncols
+    s = book.add(Sheet("LogitLens", col_widths={0: 16, 1: 3}, freeze=(0, FIRST_COL)))
+    title, equation = t["lens_top"].header()
+    s.add(Texts(0, 0, [[title]], style="title"))
+    s.add(Texts(1, 0, [[equation]], style="note"))
+    out, row = {}, 3
+    for what in ("token", "prob", "id", "norm"):
+        label = {"token": "top token", "prob": "its probability", "id": "top id",
+                 "norm": "residual norm |h.N.resid_post|"}[what]
+        s.add(Texts(row, 0, [[label]], style="bold"))
+        s.add(Values(row, FIRST_COL, np.arange(n, dtype=float)[None, :], style="bold"))
+        s.add(Texts(row + 1, 0, [[f"block {i}"] for i in range(n_layer)]))
+        block = Area("LogitLens", row + 1, FIRST_COL, n_layer, n)
+        for i in range(n_layer):
+            r = block.row + i
+            if what == "id":
+                f = t["lens_top"].fill(cell=refs.qualified(lenses[i].sheet, refs.cell(lenses[i].row, FIRST_COL)))
+            elif what == "prob":
+                f = t["lens_top"].fill(cell=refs.qualified(lenses[i].sheet, refs.cell(lenses[i].row + 1, FIRST_COL)))
+            elif what == "token":
+                f = t["lens_token"].fill(vocab=vocab.ref(), id=refs.cell(r + 2 * (n_layer + 2), FIRST_COL))
+            else:  # the residual row of the position in this column's header
+                f = t["norm"].fill(resid=residuals[i].ref(), pos=refs.cell(row, FIRST_COL, abs_row=True))
+            s.add(Formulas(r, FIRST_COL, 1, n, f, "shared", style="percent" if what == "prob" else None))
+        if what in ("prob", "norm"):
+            s.color_scales.append(ColorScale(block.ref(other_sheet=False).replace("$", "")))
+        out[what] = block
+        row += n_layer + 2
+    return out
+
+
 def _num(x: float) -> str:
     return repr(float(x)).replace("e-0", "E-").replace("e", "E")
 
@@ -255,6 +330,7 @@ def position_stages(cfg: GPT2Config):
     yield "embed", FIRST_COL, d, "embed"
     for i in range(cfg.n_layer):
         h = f"h.{i}"
+        yield f"{h}.resid_pre", FIRST_COL, d, f"{h}.resid_pre"
         yield f"{h}.ln_1", FIRST_COL + 3, d, f"{h}.ln_1"
         yield f"{h}.attn.c_attn", FIRST_COL, 3 * d, f"{h}.attn.c_attn"
         yield f"{h}.attn.z", FIRST_COL, d, f"{h}.attn.z"

@@ -1,0 +1,66 @@
+"""Render the README's pictures with LibreOffice headless: the Start tab, an attention heat map and the
+LogitLens tab of a built `tiny` workbook (random weights, so the tokens are nonsense; the layout is real).
+
+Each tab is copied, with the engine's values and its formatting (colour scales included), into a workbook of
+its own, which LibreOffice converts to PNG (it renders a workbook's first sheet).
+
+    .venv/bin/python docs/make_screenshots.py
+"""
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from xlgpt import builder, checkpoint, libreoffice  # noqa: E402
+from xlgpt.book import Book, Formulas, Sheet, Texts, Values  # noqa: E402
+from xlgpt.xlsx.packager import write_book  # noqa: E402
+
+OUT = Path(__file__).parent / "img"
+PROMPT = "If today is Monday, tomorrow is"
+TABS = {"start.png": "Start", "attention.png": "h.1.attn.probs", "logitlens.png": "LogitLens"}
+
+
+def values_only(sheet: Sheet) -> Sheet:
+    """The tab as it shows: every formula replaced by its value, formatting and heat maps kept."""
+    out = Sheet(sheet.name, col_widths=dict(sheet.col_widths), color_scales=list(sheet.color_scales),
+                freeze=sheet.freeze)
+    for b in sheet.blocks:
+        if isinstance(b, Formulas):
+            v = b.values
+            if v.dtype == np.float64:
+                out.add(Values(b.row, b.col, v, style=b.style))
+            else:
+                out.add(Texts(b.row, b.col, [[x if isinstance(x, (str, float)) else str(x) for x in row]
+                                             for row in v.tolist()], style=b.style))
+        else:
+            out.add(b)
+    return out
+
+
+def main() -> int:
+    exe = libreoffice.soffice()
+    if exe is None:
+        print("LibreOffice is not installed", file=sys.stderr)
+        return 1
+    book = builder.build_workbook(checkpoint.load("random:tiny", seed=3), PROMPT, 16)
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, tab in TABS.items():
+            single = Book([values_only(book.sheet(tab))])
+            src = Path(tmp) / f"{Path(name).stem}.xlsx"
+            write_book(single, src)
+            subprocess.run([exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--norestore",
+                            "--convert-to", "png", "--outdir", tmp, str(src)], check=True, capture_output=True)
+            shutil.copy(Path(tmp) / f"{Path(name).stem}.png", OUT / name)
+            print(f"wrote {OUT / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
