@@ -2,8 +2,9 @@
 LogitLens tab of a built `tiny` workbook (random weights, so the tokens are nonsense; the layout is real).
 
 Each tab is copied, with the engine's values and its formatting (colour scales included), into a workbook of
-its own, which LibreOffice converts to PNG (it renders a workbook's first sheet).
+its own, which LibreOffice exports to PDF (its first page); pdftoppm (Debian's poppler-utils) makes the PNG.
 
+    apt-get install poppler-utils   # once
     .venv/bin/python docs/make_screenshots.py
 """
 
@@ -45,8 +46,8 @@ def values_only(sheet: Sheet) -> Sheet:
 
 def main() -> int:
     exe = libreoffice.soffice()
-    if exe is None:
-        print("LibreOffice is not installed", file=sys.stderr)
+    if exe is None or shutil.which("pdftoppm") is None:
+        print("needs LibreOffice (soffice) and pdftoppm (apt-get install libreoffice-calc poppler-utils)", file=sys.stderr)
         return 1
     book = builder.build_workbook(checkpoint.load("random:tiny", seed=3), PROMPT, 16)
     OUT.mkdir(exist_ok=True)
@@ -56,7 +57,10 @@ def main() -> int:
             src = Path(tmp) / f"{Path(name).stem}.xlsx"
             write_book(single, src)
             subprocess.run([exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--norestore",
-                            "--convert-to", "png", "--outdir", tmp, str(src)], check=True, capture_output=True)
+                            "--convert-to", "pdf", "--outdir", tmp, str(src)], check=True, capture_output=True)
+            subprocess.run(["pdftoppm", "-png", "-r", "90", "-f", "1", "-l", "1", "-singlefile",
+                            str(Path(tmp) / f"{Path(name).stem}.pdf"), str(Path(tmp) / Path(name).stem)],
+                           check=True, capture_output=True)
             shutil.copy(Path(tmp) / f"{Path(name).stem}.png", OUT / name)
             print(f"wrote {OUT / name}")
     return 0
