@@ -41,13 +41,53 @@ def save_hf_model(model, folder: Path, prefix: bool = True) -> Path:
     return file
 
 
-def hf_logits(model, ids, hooks=()):
-    """[n_seq, n_vocab] float64 logits of transformers, with (module, pre_hook) pairs registered meanwhile."""
+def hf_logits(model, ids, hooks=(), output_hooks=()):
+    """[n_seq, n_vocab] float64 logits of transformers, with (module, pre_hook) pairs and (module, forward_hook)
+    pairs registered meanwhile."""
     import torch
     handles = [module.register_forward_pre_hook(hook) for module, hook in hooks]
+    handles += [module.register_forward_hook(hook) for module, hook in output_hooks]
     try:
         with torch.no_grad():
             return model(torch.tensor([ids])).logits[0].double().numpy()
     finally:
         for h in handles:
             h.remove()
+
+
+def knob_hooks(model, knobs):
+    """The oracle's surgery knobs as transformers hooks, written from what each knob means, not from the oracle:
+    a head gate scales that head's slice of the merged head outputs entering attn.c_proj; an attention or MLP
+    gate scales that block's output (c_proj, bias included); steering adds coeff x vector to the residual
+    stream entering its block at its positions. Returns (pre_hooks, output_hooks) for hf_logits."""
+    import torch
+    blocks = model.transformer.h
+    n_embd, n_head = model.config.n_embd, model.config.n_head
+    hw = n_embd // n_head
+    pre, post = [], []
+
+    def scale_heads(gates):
+        def hook(module, args):
+            z = args[0].clone()
+            for h, g in enumerate(gates):
+                z[..., h * hw:(h + 1) * hw] *= float(g)
+            return (z,)
+        return hook
+
+    def scale_output(g):
+        return lambda m, args, out: (out[0] * g,) + tuple(out[1:]) if isinstance(out, tuple) else out * g
+
+    def add(s):
+        def hook(module, args):
+            x = args[0].clone()
+            x[:, list(s.positions)] += s.coeff * torch.tensor(s.vector, dtype=x.dtype)
+            return (x,) + args[1:]
+        return hook
+
+    if knobs.head_gates is not None:
+        pre += [(blocks[i].attn.c_proj, scale_heads(g)) for i, g in enumerate(knobs.head_gates) if np.any(g != 1)]
+    for gates, part in ((knobs.attn_gates, "attn"), (knobs.mlp_gates, "mlp")):
+        if gates is not None:
+            post += [(getattr(blocks[i], part), scale_output(float(g))) for i, g in enumerate(gates) if g != 1]
+    pre += [(blocks[s.layer], add(s)) for s in knobs.steering]
+    return pre, post

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from reference import hf_logits, save_hf_model
+from reference import hf_logits, knob_hooks, save_hf_model
 from test_oracle import _zero_head
 from test_workbook import _need_libreoffice
 from workbook_io import named, numbers, open_values
@@ -153,12 +153,22 @@ def test_libreoffice_computes_the_knobs_alike(tiny_cut, tmp_path):
 
 
 @pytest.mark.slow
-def test_gpt2_small_shaped_two_layers(tmp_path):
-    ckpt = checkpoint.load("random:gpt2", seed=3, layers=2)
+def test_gpt2_small_shaped_two_layers(hf_small2, tmp_path):
+    """Full width and vocabulary, 2 blocks: the workbook with knobs equals the oracle at every stage and
+    transformers with the same edits as hooks (float32: 1e-5 relative)."""
+    save_hf_model(hf_small2, tmp_path)
+    ckpt = checkpoint.load(str(tmp_path))
     knobs = knobs_for(ckpt.config)
     book = builder.build_workbook(ckpt, PROMPT, 16, knobs=knobs, lens=False)
     rows = check(book)
     assert all(ok for _, _, ok in rows), [r for r in rows if not r[2]]
+    ids = tokenizer.encode_ordinary(PROMPT)
+    pre, post = knob_hooks(hf_small2, knobs)
+    theirs = hf_logits(hf_small2, ids, pre, post)[len(ids) - 1]
+    got = engine.read_range(book, "Logits")[:, 0]
+    assert np.max(np.abs(got - theirs)) <= 1e-5 * np.max(np.abs(theirs))
+    plain = hf_logits(hf_small2, ids)[len(ids) - 1]
+    assert np.max(np.abs(got - plain)) > 1e-3 * np.max(np.abs(plain)), "no effect: the test proves nothing"
 
 
 def saelens_folder(folder, d_in, d_sae=32, layer=1, seed=0):
