@@ -34,6 +34,12 @@ def test_recalc_reproduces_every_stage(tiny, tmp_path):
     r = recalc(tiny.path, "--out", out, "--check")
     assert "check: every stage equals the oracle" in r.stdout
     check_against_oracle(open_values(out), tiny)
+    # progress on stderr, away from the prediction: each step reaches its end
+    last = {line.split(" ")[0]: line for line in r.stderr.splitlines()}
+    assert set(last) == {"reading", "evaluating", "writing"}, r.stderr
+    for line in last.values():
+        i, n = line.split(":")[0].split(" ")[-1].split("/")
+        assert i == n and int(n) > 1, line
 
 
 def test_set_weight_changes_logits_as_the_oracle_does(tiny, tmp_path):

@@ -4,6 +4,7 @@ import argparse
 import json
 import os
 import sys
+import time
 
 from . import tokenizer
 from .errors import XlgptError
@@ -95,7 +96,7 @@ def cmd_recalc(a) -> int:
     from . import engine, recalc
     from pathlib import Path
     out = _output_path(a)
-    rb = recalc.recalculate_file(Path(a.book), out, a.set or [])
+    rb = recalc.recalculate_file(Path(a.book), out, a.set or [], progress=_Progress)
     if not {"TokenIds", "TokenCount", "TopIds", "TopProbs", "Logits"} <= set(rb.book.names):
         # any workbook in the dialect recalculates; only xlgpt's have a prediction to show
         if a.check:
@@ -180,7 +181,7 @@ def cmd_build(a) -> None:
     knobs = _knobs(a, ckpt)
     book = builder.build_workbook(ckpt, a.prompt, a.context, a.word_bytes, knobs, a.lens)
     # the engine's cached values are in every formula cell: Excel can show them without recalculating
-    write_book(book, out, full_calc_on_load=False, progress=_Progress(len(book.sheets)))
+    write_book(book, out, full_calc_on_load=False, progress=_Progress("writing tab"))
     size = out.stat().st_size / 1e6
     print(f"wrote {out}: {len(book.sheets)} tabs, {n_params:,} weight cells, {size:,.1f} MB "
           f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
@@ -220,17 +221,21 @@ def _knobs(a, ckpt):
 
 
 class _Progress:
-    """One line per sheet on a terminal (overwritten in place), and a line every 10% elsewhere."""
+    """Progress of one step on stderr: on a terminal one line overwritten in place (at most every 0.1 s, and
+    at the end), elsewhere a line every 10%."""
 
-    def __init__(self, n: int):
-        self.n, self.tty, self.shown = n, sys.stderr.isatty(), -1
+    def __init__(self, verb: str):
+        self.verb, self.tty, self.shown, self.last = verb, sys.stderr.isatty(), -1, 0.0
 
     def __call__(self, i: int, n: int, name: str) -> None:
         if self.tty:
-            print(f"\r\x1b[Kwriting tab {i}/{n}: {name}", end="" if i < n else "\n", file=sys.stderr, flush=True)
+            now = time.monotonic()
+            if i == n or now - self.last >= 0.1:
+                self.last = now
+                print(f"\r\x1b[K{self.verb} {i}/{n}: {name}", end="" if i < n else "\n", file=sys.stderr, flush=True)
         elif (decile := 10 * i // n) > self.shown:
             self.shown = decile
-            print(f"writing tab {i}/{n}: {name}", file=sys.stderr, flush=True)
+            print(f"{self.verb} {i}/{n}: {name}", file=sys.stderr, flush=True)
 
 
 def _slug(weights: str) -> str:

@@ -96,26 +96,34 @@ def apply(book: Book, edit: Edit) -> None:
               else Texts(edit.row, edit.col, [[edit.value]]))
 
 
-def recalculate_file(src: Path, dest: Path, sets: list[str]) -> ReadBook:
-    """Read src, apply --set edits, recalculate, write dest (through a temporary file)."""
-    rb = read(src)
+def recalculate_file(src: Path, dest: Path, sets: list[str], progress=None) -> ReadBook:
+    """Read src, apply --set edits, recalculate, write dest (through a temporary file).
+
+    progress, when given, maps a step ("reading tab", "evaluating", "writing tab") to a reporter
+    called as reporter(i, n, name)."""
+    step = progress or (lambda verb: None)
+    rb = read(src, progress=step("reading tab"))
     edited = set()
     for text in sets:
         edit = parse_set(rb.book, text)
         apply(rb.book, edit)
         edited.add(edit.sheet)
-    engine.recalculate(rb.book)
-    write_back(rb, dest, edited)
+    engine.recalculate(rb.book, progress=step("evaluating"))
+    write_back(rb, dest, edited, progress=step("writing tab"))
     return rb
 
 
-def write_back(rb: ReadBook, dest: Path, edited: set) -> None:
+def write_back(rb: ReadBook, dest: Path, edited: set, progress=None) -> None:
     with atomic_output(dest) as f, zipfile.ZipFile(rb.path) as z:
         out = ZipWriter(f)
         try:
             sheets = {s.part: s_name for s_name, s in rb.sources.items()}
+            done = 0
             for info in z.infolist():
                 name = sheets.get(info.filename)
+                if name is not None and progress:
+                    done += 1
+                    progress(done, len(sheets), name)
                 if name is None or (name not in edited and _unchanged(rb.sources[name], rb.book.sheet(name))):
                     out.write_deflated(info.filename, _raw_member(z, info))
                 else:

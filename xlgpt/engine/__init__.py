@@ -61,8 +61,10 @@ def read_range(book: Book, target: str) -> np.ndarray:
     return store.region(node.sheet, node.r0, node.c0, node.r1 - node.r0 + 1, node.c1 - node.c0 + 1)
 
 
-def recalculate(book: Book) -> None:
-    """Evaluate every formula block of the book and store the results in its `values`."""
+def recalculate(book: Book, progress=None) -> None:
+    """Evaluate every formula block of the book and store the results in its `values`.
+
+    progress(i, n, sheet_name) is called before each group of cells is evaluated."""
     store = Store(book)
     names = {}
     for name, target in book.names.items():
@@ -70,8 +72,10 @@ def recalculate(book: Book) -> None:
             names[name] = names[name.upper()] = parse(target)
         except FormulaError:
             pass  # a name the engine cannot read evaluates to #NAME? where it is used
-    groups = _groups(book)
-    for g in _order(groups, names):
+    ordered = _order(_groups(book), names)
+    for i, g in enumerate(ordered, 1):
+        if progress:
+            progress(i, len(ordered), g.sheet)
         _evaluate(g, store, names)
     for sheet in book.sheets:
         for b in sheet.blocks:

@@ -48,7 +48,8 @@ class ReadBook:
         return sheet_cache.blocks_key(sheet_key, self.strings_key)
 
 
-def read(path, use_cache: bool = True) -> ReadBook:
+def read(path, use_cache: bool = True, progress=None) -> ReadBook:
+    """The workbook at `path`; progress(i, n, sheet_name) is called before each sheet is read."""
     path = Path(path)
     try:
         z = zipfile.ZipFile(path)
@@ -62,7 +63,10 @@ def read(path, use_cache: bool = True) -> ReadBook:
         rels = {r.get("Id"): r.get("Target") for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))}
         strings = _shared_strings(z) if "xl/sharedStrings.xml" in names else _Strings()
         book, sources = Book(), {}
-        for s in wb.iter(NS + "sheet"):
+        listed = list(wb.iter(NS + "sheet"))
+        for i, s in enumerate(listed, 1):
+            if progress:
+                progress(i, len(listed), s.get("name"))
             target = rels[s.get(REL)]
             part = target.lstrip("/") if target.startswith("/") else "xl/" + target
             sheet, source = _read_sheet(z, s.get("name"), part, strings, use_cache)
