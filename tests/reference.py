@@ -41,12 +41,12 @@ def save_hf_model(model, folder: Path, prefix: bool = True) -> Path:
     return file
 
 
-def hf_logits(model, ids, hooks=(), output_hooks=()):
-    """[n_seq, n_vocab] float64 logits of transformers, with (module, pre_hook) pairs and (module, forward_hook)
-    pairs registered meanwhile."""
+def hf_logits(model, ids, knobs=None):
+    """[n_seq, n_vocab] float64 logits of transformers, with the surgery `knobs` (oracle.Knobs) as hooks."""
     import torch
-    handles = [module.register_forward_pre_hook(hook) for module, hook in hooks]
-    handles += [module.register_forward_hook(hook) for module, hook in output_hooks]
+    pre, post = _knob_hooks(model, knobs) if knobs is not None else ([], [])
+    handles = [module.register_forward_pre_hook(hook) for module, hook in pre]
+    handles += [module.register_forward_hook(hook) for module, hook in post]
     try:
         with torch.no_grad():
             return model(torch.tensor([ids])).logits[0].double().numpy()
@@ -55,15 +55,14 @@ def hf_logits(model, ids, hooks=(), output_hooks=()):
             h.remove()
 
 
-def knob_hooks(model, knobs):
-    """The oracle's surgery knobs as transformers hooks, written from what each knob means, not from the oracle:
+def _knob_hooks(model, knobs):
+    """The surgery knobs as transformers hooks, written from what each knob means, not from the oracle:
     a head gate scales that head's slice of the merged head outputs entering attn.c_proj; an attention or MLP
     gate scales that block's output (c_proj, bias included); steering adds coeff x vector to the residual
-    stream entering its block at its positions. Returns (pre_hooks, output_hooks) for hf_logits."""
+    stream entering its block at its positions (all when None). Returns (pre_hooks, forward_hooks)."""
     import torch
     blocks = model.transformer.h
-    n_embd, n_head = model.config.n_embd, model.config.n_head
-    hw = n_embd // n_head
+    hw = model.config.n_embd // model.config.n_head
     pre, post = [], []
 
     def scale_heads(gates):
@@ -80,7 +79,8 @@ def knob_hooks(model, knobs):
     def add(s):
         def hook(module, args):
             x = args[0].clone()
-            x[:, list(s.positions)] += s.coeff * torch.tensor(s.vector, dtype=x.dtype)
+            at = slice(None) if s.positions is None else [q for q in s.positions if q < x.shape[1]]
+            x[:, at] += s.coeff * torch.tensor(s.vector, dtype=x.dtype)
             return (x,) + args[1:]
         return hook
 

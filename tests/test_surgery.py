@@ -9,8 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from reference import hf_logits, knob_hooks, save_hf_model
-from test_oracle import _zero_head
+from reference import hf_logits, save_hf_model
 from test_workbook import _need_libreoffice
 from workbook_io import named, numbers, open_values
 from xlgpt import builder, checkpoint, engine, libreoffice, oracle, refs, surgery, tokenizer
@@ -87,7 +86,6 @@ def test_the_logit_lens_is_the_oracles(tiny_cut):
 
 def test_knobs_against_transformers_hooks(hf_tiny, tmp_path):
     """Head 0 of block 1 zeroed before c_proj, and a vector added before block 1: transformers' float32."""
-    import torch
     save_hf_model(hf_tiny, tmp_path)
     ckpt = checkpoint.load(str(tmp_path))
     cfg = ckpt.config
@@ -97,13 +95,7 @@ def test_knobs_against_transformers_hooks(hf_tiny, tmp_path):
     knobs = oracle.Knobs(head_gates=heads, steering=[oracle.Steering(1, vec, 2.5, [1, 2, 3, 4])])
     book = builder.build_workbook(ckpt, PROMPT, 16, knobs=knobs)
     ids = tokenizer.encode_ordinary(PROMPT)
-
-    def add(module, args):
-        x = args[0].clone()
-        x[:, [1, 2, 3, 4]] += 2.5 * torch.tensor(vec, dtype=x.dtype)
-        return (x,) + args[1:]
-    theirs = hf_logits(hf_tiny, ids, [(hf_tiny.transformer.h[1], add),
-                                      (hf_tiny.transformer.h[1].attn.c_proj, _zero_head(cfg.n_embd, cfg.n_head, 0))])
+    theirs = hf_logits(hf_tiny, ids, knobs)
     got = engine.read_range(book, "Logits")[:, 0]
     assert np.max(np.abs(got - theirs[len(ids) - 1])) <= 1e-5 * np.max(np.abs(theirs[len(ids) - 1]))
     assert np.max(np.abs(got - hf_logits(hf_tiny, ids)[len(ids) - 1])) > 1e-3, "no effect: the test proves nothing"
@@ -163,8 +155,7 @@ def test_gpt2_small_shaped_two_layers(hf_small2, tmp_path):
     rows = check(book)
     assert all(ok for _, _, ok in rows), [r for r in rows if not r[2]]
     ids = tokenizer.encode_ordinary(PROMPT)
-    pre, post = knob_hooks(hf_small2, knobs)
-    theirs = hf_logits(hf_small2, ids, pre, post)[len(ids) - 1]
+    theirs = hf_logits(hf_small2, ids, knobs)[len(ids) - 1]
     got = engine.read_range(book, "Logits")[:, 0]
     assert np.max(np.abs(got - theirs)) <= 1e-5 * np.max(np.abs(theirs))
     plain = hf_logits(hf_small2, ids)[len(ids) - 1]
