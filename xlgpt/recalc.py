@@ -18,9 +18,10 @@ from .book import Book, Formulas, Texts, Values
 from .errors import XlgptError
 from .xlsx.atomic import atomic_output
 from .xlsx import sheet_cache
-from .xlsx.reader import ReadBook, inflate, read
+from .xlsx.reader import ReadBook, inflate, member_digest, read
 from .xlsx.worksheet import sheet_data_chunks
-from .xlsx.zipstream import Deflated, ZipWriter, deflated_bytes
+from .xlsx.zipread import stored_bytes
+from .xlsx.zipstream import Deflated, ZipWriter
 
 
 @dataclass
@@ -132,11 +133,9 @@ def write_back(rb: ReadBook, dest: Path, edited: set, progress=None) -> None:
                     out.write_deflated(info.filename, d)
                     if not rb.sources[name].dense:
                         digest = sheet_cache.values_digest(sheet.blocks)
-                        k = sheet_cache.key(d.crc, d.csize, d.size)
+                        k = sheet_cache.key(member_digest(b"".join(d.pieces)))
                         sheet_cache.remember_digest(k, digest)
                         sheet_cache.remember_blocks(rb.blocks_key(k), _without_values(sheet.blocks))
-                        if (d.crc, d.size) == (info.CRC, info.file_size):  # the same bytes it had
-                            sheet_cache.remember_digest(rb.sources[name].key, digest)
         except BaseException:
             out.abandon()
             raise
@@ -157,9 +156,9 @@ def _raw_member(z, info: zipfile.ZipInfo) -> Deflated:
     """A member exactly as it is stored: its compressed bytes, copied (deflated anew if it was stored raw)."""
     d = Deflated()
     if info.compress_type != zipfile.ZIP_DEFLATED:
-        d.write(z.read(info.filename))
+        d.write(inflate(z, info))
         return d.close()
-    d.pieces, d.crc, d.size, d.csize = [deflated_bytes(z, info)], info.CRC, info.file_size, info.compress_size
+    d.pieces, d.crc, d.size, d.csize = [stored_bytes(z, info)], info.CRC, info.file_size, info.compress_size
     return d
 
 

@@ -1,11 +1,12 @@
 """Read an .xlsx into a Book: xlgpt's own workbooks, and the same after Excel or LibreOffice saved them.
 
 Dense numeric sheets (weight tabs) are parsed with one regular expression and NumPy. Every sheet read is
-remembered on disk by the zip directory's CRC-32 and sizes (sheet_cache.py), so an unchanged sheet is not
-parsed again. xlgpt's formula tabs are read with three regular expressions, other sheets with ElementTree; their formulas are grouped into blocks of cells that share one relative formula
+remembered on disk by a digest of its stored bytes (sheet_cache.py), so an unchanged sheet is not parsed
+again. Members are read through zipread.py: bounded, CRC-checked, no DTD. xlgpt's formula tabs are read with three regular expressions, other sheets with ElementTree; their formulas are grouped into blocks of cells that share one relative formula
 (xlsx shared formulas, or runs of cells whose formulas are the same relative to their position).
 """
 
+import posixpath
 import re
 import xml.etree.ElementTree as ET
 import zipfile
@@ -21,7 +22,7 @@ from ..formula_text import relative_key, shifted
 from ..parallel import ordered_map
 from . import sheet_cache
 from .numbers_in import parse_values, parse_values_at
-from .zipstream import deflated_bytes
+from .zipread import check_size, digest, inflate as _inflate, no_dtd, read_xml, stored_bytes
 from .xml import unescape
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -53,23 +54,32 @@ def read(path, use_cache: bool = True, progress=None) -> ReadBook:
     path = Path(path)
     try:
         z = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
         raise XlgptError(f"{path}: not an .xlsx workbook ({e})") from None
+    use_cache = use_cache and sheet_cache.enabled()
     with z:
         names = set(z.namelist())
         if "xl/workbook.xml" not in names:
             raise XlgptError(f"{path}: not an .xlsx workbook (no xl/workbook.xml)")
-        wb = ET.fromstring(z.read("xl/workbook.xml"))
-        rels = {r.get("Id"): r.get("Target") for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))}
+        wb = _xml(z, "xl/workbook.xml")
+        rels = {r.get("Id"): r.get("Target") for r in _xml(z, "xl/_rels/workbook.xml.rels")}
         strings = _shared_strings(z) if "xl/sharedStrings.xml" in names else _Strings()
         book, sources = Book(), {}
         listed = list(wb.iter(NS + "sheet"))
         for i, s in enumerate(listed, 1):
+            name = s.get("name")
             if progress:
-                progress(i, len(listed), s.get("name"))
-            target = rels[s.get(REL)]
-            part = target.lstrip("/") if target.startswith("/") else "xl/" + target
-            sheet, source = _read_sheet(z, s.get("name"), part, strings, use_cache)
+                progress(i, len(listed), name)
+            target = rels.get(s.get(REL))
+            if not name or target is None:
+                raise XlgptError(f"{path}: sheet {name!r} has no part in xl/_rels/workbook.xml.rels; the workbook is damaged")
+            part = posixpath.normpath(target.lstrip("/") if target.startswith("/") else "xl/" + target)
+            if part not in names:
+                raise XlgptError(f"{path}: sheet {name!r} points to {part}, which the package does not hold; "
+                                 f"the workbook is damaged")
+            if name in sources:
+                raise XlgptError(f"{path}: two sheets are named {name!r}; the workbook is damaged")
+            sheet, source = _read_sheet(z, name, part, strings, use_cache)
             book.add(sheet)
             sources[sheet.name] = source
         for dn in wb.iter(NS + "definedName"):
@@ -78,17 +88,30 @@ def read(path, use_cache: bool = True, progress=None) -> ReadBook:
     return ReadBook(book, path, sources, strings.key)
 
 
+def _xml(z, name: str):
+    """A small XML part as an ElementTree element: bounded, no DTD, one line when malformed."""
+    try:
+        return ET.fromstring(read_xml(z, name))
+    except ET.ParseError as e:
+        raise XlgptError(f"{name}: not well-formed XML ({e}); the workbook is damaged") from None
+
+
 class _Strings(list):
-    """The shared strings, and their key in the sheet cache (the part's CRC and sizes)."""
+    """The shared strings, and their key in the sheet cache (the digest of the part's bytes)."""
     key = "none"
 
 
 def _shared_strings(z) -> _Strings:
     out = _Strings()
-    for si in ET.fromstring(z.read("xl/sharedStrings.xml")).iter(NS + "si"):
-        out.append(unescape("".join(t.text or "" for t in si.iter(NS + "t"))))
     info = z.getinfo("xl/sharedStrings.xml")
-    out.key = sheet_cache.key(info.CRC, info.compress_size, info.file_size)
+    stored = stored_bytes(z, info)
+    try:
+        root = ET.fromstring(no_dtd(_inflate(z, info, stored), info.filename))
+    except ET.ParseError as e:
+        raise XlgptError(f"{info.filename}: not well-formed XML ({e}); the workbook is damaged") from None
+    for si in root.iter(NS + "si"):
+        out.append(unescape("".join(t.text or "" for t in si.iter(NS + "t"))))
+    out.key = member_digest(stored)
     return out
 
 
@@ -98,7 +121,9 @@ def _shared_strings(z) -> _Strings:
 
 def _read_sheet(z, name, part, strings, use_cache):
     info = z.getinfo(part)
-    k = sheet_cache.key(info.CRC, info.compress_size, info.file_size)
+    check_size(info)
+    stored = stored_bytes(z, info)
+    k = sheet_cache.key(member_digest(stored))
     data = sheet_cache.load_array(k) if use_cache else None
     if data is not None:
         return Sheet(name, blocks=[Values(0, 0, data)]), SheetSource(part, True, k)
@@ -106,29 +131,43 @@ def _read_sheet(z, name, part, strings, use_cache):
     blocks = sheet_cache.load_blocks(blocks_key) if use_cache else None
     if blocks is not None:
         return Sheet(name, blocks=blocks), SheetSource(part, False, k)
-    xml = inflate(z, info)
-    data = _dense(xml)
-    if data is not None:
-        if use_cache:
-            sheet_cache.remember_array(k, data)
-        return Sheet(name, blocks=[Values(0, 0, data)]), SheetSource(part, True, k)
-    sheet = _xlgpt_layout(xml, name, strings)
-    if sheet is None:
-        sheet = _general(xml, name, strings)
+    xml = no_dtd(_inflate(z, info, stored), part)
+    del stored
+    try:
+        data = _dense(xml)
+        if data is not None:
+            if use_cache:
+                sheet_cache.remember_array(k, data)
+            return Sheet(name, blocks=[Values(0, 0, data)]), SheetSource(part, True, k)
+        sheet = _xlgpt_layout(xml, name, strings)
+        if sheet is None:
+            sheet = _general(xml, name, strings)
+    except ET.ParseError as e:
+        raise XlgptError(f"sheet {name} ({part}): not well-formed XML ({e}); the workbook is damaged") from None
+    except (ValueError, IndexError, KeyError) as e:
+        raise XlgptError(f"sheet {name} ({part}): a cell cannot be read ({e}); the workbook is damaged") from None
     if use_cache:
         sheet_cache.remember_blocks(blocks_key, sheet.blocks)
     return sheet, SheetSource(part, False, k)
 
 
+_DIGEST_PIECE = 16 << 20
+
+
+def member_digest(stored: bytes) -> str:
+    """The digest of a member's stored bytes, hashed on both cores: 16 MB pieces hashed apart, then the
+    pieces' digests hashed together (the split is fixed, so the digest does not depend on the machine)."""
+    if len(stored) <= _DIGEST_PIECE:
+        return digest(stored)
+    view = memoryview(stored)
+    pieces = ordered_map(lambda a: bytes.fromhex(digest(view[a:a + _DIGEST_PIECE])),
+                         range(0, len(stored), _DIGEST_PIECE))
+    return digest(b"".join(pieces) + len(stored).to_bytes(8, "little"))
+
+
 def inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """A member's bytes, inflated by isal (several times faster than zlib) when it is deflated."""
-    if info.compress_type != zipfile.ZIP_DEFLATED:
-        return z.read(info.filename)
-    from isal import isal_zlib
-    data = isal_zlib.decompress(deflated_bytes(z, info), wbits=-15)
-    if isal_zlib.crc32(data) != info.CRC:
-        raise XlgptError(f"{info.filename}: CRC-32 mismatch; the workbook is damaged")
-    return data
+    """A member's bytes: bounded, CRC-checked, no DTD (zipread.py)."""
+    return no_dtd(_inflate(z, info), info.filename)
 
 
 PIECE = 1 << 20  # bytes of XML per piece parsed on a worker: its temporaries stay in the cache

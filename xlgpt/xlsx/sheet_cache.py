@@ -1,4 +1,4 @@
-"""What recalc remembers about sheets it has seen, on disk, keyed by a part's CRC-32 and sizes in the zip.
+"""What recalc remembers about sheets it has seen, on disk, keyed by a cryptographic digest of their bytes.
 
 - a weight tab's numbers (.npy), so an unchanged weight tab is not parsed again;
 - a formula tab's blocks (.blocks, pickled), so it is not parsed again either;
@@ -6,8 +6,14 @@
   a later recalculation of a tab with that key computes values with the same digest, the tab's compressed
   bytes are copied instead of written anew.
 
-The directory is ~/.cache/xlgpt/sheets, or $XLGPT_CACHE/sheets. A cache that cannot be read or written only
-costs time: every failure falls back to reading the workbook.
+A key is the BLAKE2b digest of the member's stored (compressed) bytes, with the cache's format version: a
+CRC-32 can be forged in a second (it is linear), a digest cannot, so no workbook can plant numbers for
+another, and damaged bytes never find an entry (they are inflated, and their CRC-32 fails).
+
+The directory is ~/.cache/xlgpt/sheets, or $XLGPT_CACHE/sheets. It holds at most $XLGPT_CACHE_MAX_BYTES
+(default 4 GB; 0 turns the cache off); past that the least recently used entries go. Every entry is written
+to a temporary file and renamed, and a failed write leaves nothing. A cache that cannot be read or written
+only costs time: every failure falls back to reading the workbook.
 """
 
 import hashlib
@@ -19,26 +25,44 @@ import numpy as np
 
 from ..book import Formulas
 
+FORMAT = "v2"  # bump when what an entry holds changes: older entries are then never found
+DEFAULT_MAX_BYTES = 4_000_000_000
+
 
 def cache_dir() -> Path:
     return Path(os.environ.get("XLGPT_CACHE") or Path.home() / ".cache" / "xlgpt") / "sheets"
 
 
-def key(crc: int, compressed: int, size: int) -> str:
-    return f"{crc:08x}-{compressed}-{size}"
+def max_bytes() -> int:
+    raw = os.environ.get("XLGPT_CACHE_MAX_BYTES", "")
+    try:
+        return max(0, int(float(raw))) if raw else DEFAULT_MAX_BYTES
+    except ValueError:
+        return DEFAULT_MAX_BYTES
+
+
+def enabled() -> bool:
+    return max_bytes() > 0
+
+
+def key(member_digest: str) -> str:
+    """A member's key: the digest of its stored bytes (zipread.digest)."""
+    return f"{FORMAT}-{member_digest}"
 
 
 def blocks_key(sheet_key: str, strings_key: str) -> str:
     """A formula tab's key for its parsed blocks: its text constants may be shared strings."""
-    return f"{sheet_key}-{strings_key}"
+    return f"{sheet_key}-{strings_key[-40:]}"
 
 
 def load_array(k: str):
     file = cache_dir() / f"{k}.npy"
     try:
-        return np.load(file, mmap_mode="r") if file.exists() else None
+        data = np.load(file, mmap_mode="r")
     except (OSError, ValueError):
         return None
+    _touch(file)
+    return data
 
 
 def remember_array(k: str, data: np.ndarray) -> None:
@@ -54,10 +78,13 @@ def remember_blocks(k: str, blocks: list) -> None:
 
 
 def load_digest(k: str):
+    file = cache_dir() / f"{k}.values"
     try:
-        return (cache_dir() / f"{k}.values").read_text()
+        text = file.read_text()
     except OSError:
         return None
+    _touch(file)
+    return text
 
 
 def remember_digest(k: str, digest: str) -> None:
@@ -94,17 +121,70 @@ def values_digest(blocks: list) -> str:
 def _load_pickle(file: Path):
     try:
         with open(file, "rb") as f:
-            return pickle.load(f)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError):
+            blocks = pickle.load(f)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError, ImportError, IndexError, TypeError):
         return None
+    _touch(file)
+    return blocks
+
+
+def _touch(file: Path) -> None:
+    """Mark an entry used now: eviction goes by modification time, which every file system keeps."""
+    try:
+        os.utime(file)
+    except OSError:
+        pass
 
 
 def _write(file: Path, dump) -> None:
+    if not enabled():
+        return
+    tmp = file.with_suffix(f"{file.suffix}.{os.getpid()}.tmp")
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(f"{file.suffix}.{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
             dump(f)
         tmp.replace(file)
+    except (OSError, ValueError, pickle.PickleError):
+        tmp.unlink(missing_ok=True)  # a full disk leaves no empty or partial entry behind
+        return
+    evict(file.parent, max_bytes())
+
+
+def evict(folder: Path, limit: int) -> None:
+    """Remove the least recently used entries until the folder holds at most `limit` bytes, and the
+    temporary files of writers that are gone."""
+    entries, total = [], 0
+    try:
+        with os.scandir(folder) as it:
+            for e in it:
+                try:
+                    st = e.stat()
+                except OSError:
+                    continue
+                if e.name.endswith(".tmp"):
+                    pid = e.name.rsplit(".", 2)[-2]
+                    if pid.isdigit() and not _alive(int(pid)):
+                        Path(e.path).unlink(missing_ok=True)
+                    continue
+                entries.append((st.st_mtime_ns, st.st_size, e.path))
+                total += st.st_size
     except OSError:
-        pass
+        return
+    if total <= limit:
+        return
+    for _, size, path in sorted(entries):
+        Path(path).unlink(missing_ok=True)
+        total -= size
+        if total <= limit:
+            break
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

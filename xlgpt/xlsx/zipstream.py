@@ -146,7 +146,7 @@ class _Member:
 
 def _dos_now():
     t = time.localtime()
-    return (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2), ((t.tm_year - 1980) << 9) | (t.tm_mon << 4) | t.tm_mday
+    return (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2), ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday
 
 
 class Deflated:
@@ -172,11 +172,3 @@ class Deflated:
         self.csize += len(out)
         return self
 
-
-def deflated_bytes(z, info) -> bytes:
-    """The compressed data of a deflated member of an open zipfile.ZipFile, as stored, without inflating it."""
-    f = z.fp
-    f.seek(info.header_offset)
-    name_len, extra_len = struct.unpack("<HH", f.read(30)[26:30])  # the local header's own lengths
-    f.seek(info.header_offset + 30 + name_len + extra_len)
-    return f.read(info.compress_size)
