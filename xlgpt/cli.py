@@ -74,6 +74,8 @@ def _output_path(a):
     src = Path(a.book)
     if not src.is_file():
         raise XlgptError(f"{src}: no such workbook")
+    if a.in_place and a.out:
+        raise XlgptError("--in-place and --out exclude each other: overwrite the workbook, or write PATH")
     if a.in_place:
         return src
     if not a.out:
@@ -85,6 +87,8 @@ def _writable(out, force: bool):
     """out, checked before any work: .xlsx, not an existing file unless --force, in a folder we may write."""
     if out.suffix.lower() != ".xlsx":
         raise XlgptError(f"--out {out}: the workbook must end in .xlsx")
+    if out.is_dir():
+        raise XlgptError(f"--out {out} is a folder; give a file name ending in .xlsx")
     if out.exists() and not force:
         raise XlgptError(f"{out} exists: pass --force to overwrite it, or choose another --out")
     if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
@@ -309,16 +313,57 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+# Exit statuses (the README lists them): 0 done; 1 the workbook computed no prediction (its prompt does not
+# fit); 2 bad input or usage; 3 a file could not be read or written (disk full, permissions); 4 out of
+# memory; 70 a bug in xlgpt; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
+EXIT_INPUT, EXIT_IO, EXIT_MEMORY, EXIT_BUG, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 3, 4, 70, 130, 143
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that every temporary file is removed on the way out."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None) -> int:
+    import signal
     args = parser().parse_args(argv)
+    if threading_main():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    fail = f"xlgpt {args.command}: error:"
     try:
         return args.run(args) or 0
     except XlgptError as e:
-        print(f"xlgpt {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        print(f"{fail} {e}", file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         print(f"xlgpt {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print(f"xlgpt {args.command}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    except MemoryError as e:
+        print(f"{fail} out of memory ({e or 'MemoryError'}); this job needs more memory than the machine "
+              f"has free: use a smaller model (--layers, --context) or free memory", file=sys.stderr)
+        return EXIT_MEMORY
+    except OSError as e:
+        where = f" {e.filename}:" if e.filename else ""
+        print(f"{fail}{where} {e.strerror or e}; nothing was written (free disk space or fix permissions, "
+              f"then run again)", file=sys.stderr)
+        return EXIT_IO
+    except Exception as e:  # a bug: still one line, the traceback on request
+        if os.environ.get("XLGPT_TRACEBACK"):
+            raise
+        print(f"{fail} internal error ({type(e).__name__}: {e}); please report it, with XLGPT_TRACEBACK=1 "
+              f"for the traceback", file=sys.stderr)
+        return EXIT_BUG
+
+
+def threading_main() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

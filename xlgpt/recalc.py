@@ -6,7 +6,10 @@ every part that is not a sheet. A formula tab written anew keeps everything outs
 panes, links, heat maps); only the cells are written, with their cached values.
 """
 
+import math
+import os
 import re
+import sys
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,7 +19,7 @@ import numpy as np
 from . import engine, refs
 from .book import Book, Formulas, Texts, Values
 from .errors import XlgptError
-from .xlsx.atomic import atomic_output
+from .xlsx.atomic import atomic_output, exclusive
 from .xlsx import sheet_cache
 from .xlsx.reader import ReadBook, inflate, member_digest, read
 from .xlsx.worksheet import sheet_data_chunks
@@ -50,8 +53,8 @@ def parse_set(book: Book, text: str) -> Edit:
         raise XlgptError(f"--set {text}: {ref} is not a defined name or a Sheet!Cell of this workbook")
     try:
         row, col, nrows, ncols = refs.parse_area(cell.replace("$", ""))
-    except ValueError:
-        raise XlgptError(f"--set {text}: {cell} is not a cell") from None
+    except ValueError as e:
+        raise XlgptError(f"--set {text}: {e}") from None
     if index and target:
         i, j = int(index.group(2)), int(index.group(3) or 0)
         if ncols == 1 and index.group(3) is None:
@@ -68,10 +71,13 @@ def parse_set(book: Book, text: str) -> Edit:
 
 
 def _value(raw: str):
+    """A finite number when the text reads as one; anything else stays text (nan, inf and 1e999 are not
+    numbers a cell can hold: Excel has no such values)."""
     try:
-        return float(raw)
+        x = float(raw)
     except ValueError:
         return raw
+    return x if math.isfinite(x) else raw
 
 
 def apply(book: Book, edit: Edit) -> None:
@@ -100,22 +106,34 @@ def apply(book: Book, edit: Edit) -> None:
 def recalculate_file(src: Path, dest: Path, sets: list[str], progress=None) -> ReadBook:
     """Read src, apply --set edits, recalculate, write dest (through a temporary file).
 
-    progress, when given, maps a step ("reading tab", "evaluating", "writing tab") to a reporter
-    called as reporter(i, n, name)."""
+    Writers of one workbook take turns (a lock on dest while it exists), and dest replaces nothing if src
+    changed while it was read and recalculated. progress, when given, maps a step ("reading tab",
+    "evaluating", "writing tab") to a reporter called as reporter(i, n, name)."""
     step = progress or (lambda verb: None)
-    rb = read(src, progress=step("reading tab"))
-    edited = set()
-    for text in sets:
-        edit = parse_set(rb.book, text)
-        apply(rb.book, edit)
-        edited.add(edit.sheet)
-    engine.recalculate(rb.book, progress=step("evaluating"))
-    write_back(rb, dest, edited, progress=step("writing tab"))
+    waiting = lambda: print(f"waiting for another program writing {dest}", file=sys.stderr, flush=True)
+    with exclusive(dest, waiting):
+        before = _identity(src)
+        rb = read(src, progress=step("reading tab"))
+        edits = [parse_set(rb.book, text) for text in sets]
+        for edit in edits:
+            apply(rb.book, edit)
+        engine.recalculate(rb.book, progress=step("evaluating"))
+
+        def still_source():
+            if _identity(src) != before:
+                raise XlgptError(f"{src} changed while it was being recalculated (another program wrote it); "
+                                 f"nothing was written: run again")
+        write_back(rb, dest, {e.sheet for e in edits}, progress=step("writing tab"), still_source=still_source)
     return rb
 
 
-def write_back(rb: ReadBook, dest: Path, edited: set, progress=None) -> None:
-    with atomic_output(dest) as f, zipfile.ZipFile(rb.path) as z:
+def _identity(path: Path):
+    st = os.stat(path)
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def write_back(rb: ReadBook, dest: Path, edited: set, progress=None, still_source=None) -> None:
+    with atomic_output(dest, still_source) as f, zipfile.ZipFile(rb.path) as z:
         out = ZipWriter(f)
         try:
             sheets = {s.part: s_name for s_name, s in rb.sources.items()}

@@ -49,10 +49,19 @@ _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 
 
 def parse_cell(ref: str) -> tuple[int, int]:
+    """'B7' -> (6, 1); a cell outside the sheet's 1,048,576 rows and 16,384 columns (A0, XFE1) is an error."""
     m = _CELL.match(ref)
     if not m:
         raise ValueError(f"not a cell reference: {ref!r}")
-    return int(m.group(2)) - 1, col_index(m.group(1))
+    row, col = int(m.group(2)) - 1, col_index(m.group(1))
+    check_cell(row, col, ref)
+    return row, col
+
+
+def check_cell(row: int, col: int, what: str = "") -> None:
+    if not (0 <= row < MAX_ROWS and 0 <= col < MAX_COLS):
+        raise ValueError(f"{what or cell(max(row, 0), max(col, 0))} is outside a sheet "
+                         f"({MAX_ROWS:,} rows, columns A to XFD)")
 
 
 def parse_area(ref: str) -> tuple[int, int, int, int]:

@@ -113,16 +113,17 @@ def _check_functions(tree, sheet, block):
 
 
 def _walk(node):
-    yield node
-    if isinstance(node, Call):
-        for a in node.args:
-            if a is not None:
-                yield from _walk(a)
-    elif isinstance(node, Unary):
-        yield from _walk(node.arg)
-    elif isinstance(node, Binary):
-        yield from _walk(node.left)
-        yield from _walk(node.right)
+    """Every node of a tree; iterative, since a long formula is a deep chain of operations."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, Call):
+            stack.extend(a for a in reversed(node.args) if a is not None)
+        elif isinstance(node, Unary):
+            stack.append(node.arg)
+        elif isinstance(node, Binary):
+            stack += [node.right, node.left]
 
 
 def _reads(g: Group, names: dict):
@@ -160,6 +161,9 @@ def _order(groups: list[Group], names: dict) -> list[Group]:
         for g in groups:
             reads = _reads(g, names)
             own = g.output()
+            if (g.nrows * g.ncols == 1 or g.block.kind == "array") and any(
+                    sheet == g.sheet and _overlaps(rect, own) for sheet, *rect in reads):
+                raise XlgptError(f"circular reference: {g.cells()} reads its own value")
             if g.nrows * g.ncols > 1 and g.block.kind != "array" and not g.rows and any(
                     sheet == g.sheet and _overlaps(rect, own) for sheet, *rect in reads):
                 g.rows = _row_order(g, names)

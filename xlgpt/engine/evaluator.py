@@ -124,11 +124,37 @@ def _ref(node: Ref, ctx: Context):
     nr, nc = h + (R - 1), w + (C - 1)
     if r0 < 0 or c0 < 0 or r0 + nr > refs.MAX_ROWS or c0 + nc > refs.MAX_COLS or h < 1 or w < 1:
         return _const(REF)
+    if nr * nc > CLIP_FROM:
+        h, w = _clipped(ctx, r0, c0, h, w, R, C)
+        nr, nc = h + (R - 1), w + (C - 1)
     region = ctx.store.region(sheet, r0, c0, nr, nc)
     st_r, st_c = region.strides
     data = as_strided(region, shape=(R, C, h, w), strides=(st_r if R > 1 else 0, st_c if C > 1 else 0, st_r, st_c),
                       writeable=False)
     return RangeVal(data, r0 + np.arange(R), c0 + np.arange(C))
+
+
+# A range of more cells than this that reaches past every cell of the workbook (SUM(A:A), SUM(C3:XFD60000))
+# is evaluated only up to the workbook's last used row and column, and the formula's own cells: what lies
+# beyond is empty, so every aggregate (SUM, MAX, COUNT, SUMPRODUCT, MATCH of a value) gives Excel's answer in
+# no time and no memory. xlgpt's own ranges never reach past the cells they read, so they are never clipped.
+CLIP_FROM = 1 << 20
+# What one reference may still span after clipping (8 bytes a cell): beyond it, one line, not a MemoryError.
+MAX_CELLS = 1 << 28
+
+
+def _clipped(ctx: Context, r0: int, c0: int, h: int, w: int, R: int, C: int):
+    used_r, used_c = ctx.store.extent()
+    last_r = max(used_r, ctx.row + ctx.nrows)  # implicit intersection still finds the formula's own row
+    last_c = max(used_c, ctx.col + ctx.ncols)
+    h = max(1, min(h, last_r - r0))
+    w = max(1, min(w, last_c - c0))
+    if (h + R - 1) * (w + C - 1) > MAX_CELLS:
+        from ..errors import XlgptError
+        where = refs.qualified(ctx.sheet, refs.cell(ctx.row, ctx.col))
+        raise XlgptError(f"{where}: a reference spans {(h + R - 1) * (w + C - 1):,} cells that hold data, more "
+                         f"than the {MAX_CELLS:,} xlgpt evaluates at once; narrow the range")
+    return h, w
 
 
 def broadcast_inner(*arrays):

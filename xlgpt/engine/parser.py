@@ -87,7 +87,8 @@ _TOKEN = re.compile(r"""
   | (?P<str>"(?:[^"]|"")*")
   | (?P<err>\#NULL!|\#DIV/0!|\#VALUE!|\#REF!|\#NAME\?|\#NUM!|\#N/A)
   | (?P<sheet>(?:'(?:[^']|'')+'|[A-Za-z_][A-Za-z0-9_.]*)!)
-  | (?P<ref>\$?[A-Za-z]{1,3}\$?[0-9]+(?::\$?[A-Za-z]{1,3}\$?[0-9]+)?(?![A-Za-z0-9_.(]))
+  | (?P<ref>(?:\$?[A-Za-z]{1,3}\$?[0-9]+(?::\$?[A-Za-z]{1,3}\$?[0-9]+)?
+             |\$?[A-Za-z]{1,3}:\$?[A-Za-z]{1,3}|\$?[0-9]+:\$?[0-9]+)(?![A-Za-z0-9_.(!]))
   | (?P<num>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<func>[A-Za-z_][A-Za-z0-9_.]*(?=\())
   | (?P<name>[A-Za-z_\\][A-Za-z0-9_.]*)
@@ -95,6 +96,12 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE)
 
 _CELL = re.compile(r"(\$?)([A-Za-z]{1,3})(\$?)([0-9]+)")
+_COLUMNS = re.compile(r"\$?[A-Za-z]{1,3}:\$?[A-Za-z]{1,3}")
+_ROWS = re.compile(r"\$?[0-9]+:\$?[0-9]+")
+
+# Excel's limits on a formula (Microsoft's "Excel specifications and limits"): within them every formula
+# evaluates; beyond them Excel refuses the formula, and so does xlgpt.
+MAX_LENGTH, MAX_NESTING, MAX_ARGUMENTS = 8192, 64, 255
 
 
 def tokenize(text: str):
@@ -125,6 +132,7 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
 
     def peek(self):
         return self.tokens[self.i] if self.i < len(self.tokens) else (None, None)
@@ -195,8 +203,15 @@ class _Parser:
 
     def ref(self, sheet, text):
         first, _, last = text.partition(":")
-        r0, c0, ar0, ac0 = _cell(first)
-        r1, c1, ar1, ac1 = _cell(last) if last else (r0, c0, ar0, ac0)
+        if _COLUMNS.fullmatch(text):  # A:C, whole columns
+            (_, c0, _, ac0), (_, c1, _, ac1) = _cell(first + "1"), _cell(last + "1")
+            r0, r1, ar0, ar1 = 0, refs.MAX_ROWS - 1, True, True
+        elif _ROWS.fullmatch(text):  # 2:5, whole rows
+            (r0, _, ar0, _), (r1, _, ar1, _) = _cell("A" + first), _cell("A" + last)
+            c0, c1, ac0, ac1 = 0, refs.MAX_COLS - 1, True, True
+        else:
+            r0, c0, ar0, ac0 = _cell(first)
+            r1, c1, ar1, ac1 = _cell(last) if last else (r0, c0, ar0, ac0)
         if r1 < r0:
             r0, r1, ar0, ar1 = r1, r0, ar1, ar0
         if c1 < c0:
@@ -205,6 +220,9 @@ class _Parser:
 
     def call(self, name):
         self.take("(")
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise FormulaError(f"more than {MAX_NESTING} levels of nested functions, Excel's limit")
         args = []
         if self.peek() != ("op", ")"):
             while True:
@@ -217,6 +235,9 @@ class _Parser:
                     continue
                 break
         self.take(")")
+        self.depth -= 1
+        if len(args) > MAX_ARGUMENTS:
+            raise FormulaError(f"{name} has {len(args)} arguments; Excel allows {MAX_ARGUMENTS}")
         upper = name.upper()
         return Call(upper if not upper.startswith("_XLFN.") else upper[6:], tuple(args))
 
@@ -248,4 +269,15 @@ class _Parser:
 
 def parse(text: str):
     """Formula text without the leading '=' -> tree."""
+    if len(text) > MAX_LENGTH:
+        raise FormulaError(f"the formula is {len(text):,} characters; Excel allows {MAX_LENGTH:,}")
+    _deep_enough()
     return _Parser(text.lstrip("=")).parse()
+
+
+def _deep_enough() -> None:
+    """Room for the deepest tree a formula within Excel's limits makes: 8,192 characters of A1+A1+... is a
+    chain of 2,730 operations, and each costs the parser and the evaluator a few Python frames."""
+    import sys
+    if sys.getrecursionlimit() < 40_000:
+        sys.setrecursionlimit(40_000)

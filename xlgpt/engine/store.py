@@ -63,6 +63,14 @@ class Store:
                 by_id[id(b)] = b
             self.blocks[sheet.name] = entries
         self.arrays = _Arrays(by_id)
+        self._extent = None
+
+    def extent(self) -> tuple[int, int]:
+        """The rows and columns the workbook uses: one past its last used row and column, on any sheet."""
+        if self._extent is None:
+            entries = [e for sheet in self.blocks.values() for e in sheet]
+            self._extent = (max((e[2] for e in entries), default=0), max((e[3] for e in entries), default=0))
+        return self._extent
 
     def has_sheet(self, name: str) -> bool:
         return name in self.blocks

@@ -1,4 +1,9 @@
-"""Write a file through a temporary file beside it, renamed into place only when everything succeeded."""
+"""Write a file through a temporary file beside it, renamed into place only when everything succeeded.
+
+The temporary file is `.NAME.PID.RANDOM.part`: an error or SIGTERM removes it (the command line turns
+SIGTERM into an exception), and a run killed outright (SIGKILL, a power cut) leaves one whose writer is gone,
+which the next write of the same target removes.
+"""
 
 import os
 import tempfile
@@ -7,17 +12,81 @@ from pathlib import Path
 
 
 @contextmanager
-def atomic_output(path):
-    """Yields a binary file object; on success the file becomes `path`, on any error nothing is left."""
+def atomic_output(path, still_source=None):
+    """Yields a binary file object; on success the file becomes `path`, on any error nothing is left.
+
+    still_source, when given, is called just before the rename and raises if the file the output was made
+    from has changed meanwhile (another program wrote it): the output is then discarded, not renamed."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    remove_leftovers(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as f:
             yield f
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a workbook is an ordinary file
+        if still_source is not None:
+            still_source()
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_leftovers(path: Path) -> None:
+    """Temporary files of earlier writes of `path` whose process is gone."""
+    prefix = f".{path.name}."
+    try:
+        names = [n for n in os.listdir(path.parent) if n.startswith(prefix) and n.endswith(".part")]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            try:
+                (path.parent / name).unlink()
+            except OSError:
+                pass
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
+
+
+@contextmanager
+def exclusive(path, waiting=None):
+    """Hold an exclusive lock on the file at `path` (flock on its inode), so that writers of one workbook take
+    turns. A writer replaces the file by renaming, so the lock is taken again until it is held on the file
+    that is at `path` now. waiting(), when given, is called once if another process holds the lock."""
+    import fcntl
+    path = Path(path)
+    while True:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            yield  # nothing there yet to take turns on: the rename makes the write whole
+            return
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if waiting:
+                    waiting()
+                    waiting = None
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                same = os.fstat(fd).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                yield
+                return
+        finally:
+            os.close(fd)

@@ -201,6 +201,7 @@ def _dense(xml: bytes):
     if len(widths) != 1 or pieces[0].first_row != 1 or pieces[-1].last_row != n:
         return None  # rows of different lengths, or rows not 1..n (the format requires ascending rows)
     values, width = np.concatenate([p.values for p in pieces]), widths.pop()
+    refs.check_cell(n - 1, width - 1, f"a sheet of {n:,} rows and {width:,} columns")
     return values.reshape(n, width) if values.size == n * width and width else None
 
 
@@ -264,8 +265,17 @@ _COLS: dict = {}
 def _col(letters: bytes) -> int:
     c = _COLS.get(letters)
     if c is None:
-        c = _COLS[letters] = refs.col_index(letters.decode())
+        c = refs.col_index(letters.decode())
+        refs.check_cell(0, c, f"column {letters.decode()}")
+        _COLS[letters] = c
     return c
+
+
+def _row(digits) -> int:
+    """A row number as written (1-based) -> 0-based, refused outside the sheet."""
+    r = int(digits) - 1
+    refs.check_cell(r, 0, f"row {int(digits)}")
+    return r
 
 
 def _xlgpt_layout(xml: bytes, name, strings):
@@ -275,7 +285,7 @@ def _xlgpt_layout(xml: bytes, name, strings):
     import html
     blocks, areas, shared_rest = [], 0, 0
     for m in _ANCHOR.finditer(xml):
-        row, col = int(m.group(2)) - 1, _col(m.group(1))
+        row, col = _row(m.group(2)), _col(m.group(1))
         r0, c0, nr, nc = refs.parse_area(m.group(4).decode())
         if (r0, c0) != (row, col):
             return None
@@ -291,7 +301,7 @@ def _xlgpt_layout(xml: bytes, name, strings):
     plain = 0
     for m in _PLAIN.finditer(xml):
         style = _STYLE.search(m.group(0)[:m.group(0).index(b">")])
-        blocks.append(Formulas(int(m.group(2)) - 1, _col(m.group(1)), 1, 1, html.unescape(m.group(3).decode()),
+        blocks.append(Formulas(_row(m.group(2)), _col(m.group(1)), 1, 1, html.unescape(m.group(3).decode()),
                                "cell", style=int(style.group(1)) if style else None))
         plain += 1
     constants, styles = {}, {}
@@ -307,8 +317,8 @@ def _xlgpt_layout(xml: bytes, name, strings):
             from ..engine.values import ERROR_CODES
             value = ERROR_CODES.get(v.decode().strip(), v.decode())
         else:
-            value = unescape(html.unescape(re.sub(rb"<[^>]+>", b"", m.group(6)).decode()))
-        cell = int(m.group(2)) - 1, _col(m.group(1))
+            value = unescape(html.unescape(_xml_newlines(re.sub(rb"<[^>]+>", b"", m.group(6)).decode())))
+        cell = _row(m.group(2)), _col(m.group(1))
         constants[cell] = value
         if m.group(3):
             styles[cell] = int(m.group(3))
@@ -319,6 +329,12 @@ def _xlgpt_layout(xml: bytes, name, strings):
     return Sheet(name, blocks=blocks + _constant_blocks(constants, styles))
 
 
+def _xml_newlines(text: str) -> str:
+    """Line ends as an XML parser reports them (CR LF and CR become LF), before character references
+    (&#13;) are expanded: the regular expressions read the same text ElementTree does."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 # ---- everything else ------------------------------------------------------------------------------------
 
 def _general(xml: bytes, name: str, strings: list[str]):
@@ -327,8 +343,9 @@ def _general(xml: bytes, name: str, strings: list[str]):
     shared = {}  # si -> (row, col, text) of the anchor
     arrays = []  # (row, col, nrows, ncols, text)
     root = ET.fromstring(xml)
+    r = -1
     for row_el in root.iter(NS + "row"):
-        r = int(row_el.get("r")) - 1 if row_el.get("r") else None
+        r = _row(row_el.get("r")) if row_el.get("r") else _row(r + 2)  # a row without r follows the last
         col = -1
         for c in row_el.iter(NS + "c"):
             ref = c.get("r")
@@ -336,6 +353,7 @@ def _general(xml: bytes, name: str, strings: list[str]):
                 r, col = refs.parse_cell(ref)
             else:
                 col += 1
+                refs.check_cell(r, col)
             f = c.find(NS + "f")
             if f is not None:
                 kind = f.get("t")

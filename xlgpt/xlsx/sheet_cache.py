@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..book import Formulas
+from .atomic import process_alive
 
 FORMAT = "v2"  # bump when what an entry holds changes: older entries are then never found
 DEFAULT_MAX_BYTES = 4_000_000_000
@@ -164,7 +165,7 @@ def evict(folder: Path, limit: int) -> None:
                     continue
                 if e.name.endswith(".tmp"):
                     pid = e.name.rsplit(".", 2)[-2]
-                    if pid.isdigit() and not _alive(int(pid)):
+                    if pid.isdigit() and not process_alive(int(pid)):
                         Path(e.path).unlink(missing_ok=True)
                     continue
                 entries.append((st.st_mtime_ns, st.st_size, e.path))
@@ -179,12 +180,3 @@ def evict(folder: Path, limit: int) -> None:
         if total <= limit:
             break
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
