@@ -8,7 +8,7 @@ from .checkpoint import Checkpoint
 from .oracle import Knobs
 from .errors import XlgptError
 from .layout import FIRST_COL, HEADER_ROWS
-from .refs import MAX_COLS
+from .refs import MAX_COLS, MAX_ROWS
 from .templates import stage
 
 TOP_K = 10
@@ -111,17 +111,33 @@ def lens_by_default(cfg, n_ctx: int) -> bool:
 def _check(cfg, ids, n_ctx, word_bytes):
     if not ids:
         raise XlgptError("the prompt is empty: give --prompt TEXT with at least one character")
-    if word_bytes < 2:
-        raise XlgptError(f"--word-bytes {word_bytes}: a word needs room for at least 2 bytes (default {WORD_BYTES})")
-    if not 1 <= n_ctx <= cfg.n_ctx:
-        raise XlgptError(f"--context {n_ctx}: this model takes 1 to {cfg.n_ctx} positions")
+    check_capacity(cfg, n_ctx, word_bytes)
     if len(ids) > n_ctx:
         raise XlgptError(f"the prompt is {len(ids)} tokens, longer than the context of {n_ctx}: "
                          f"shorten it or pass --context {len(ids)} or more")
+
+
+def check_capacity(cfg, n_ctx: int, word_bytes: int) -> None:
+    """The workbook's tabs fit a sheet (1,048,576 rows, 16,384 columns): checked from the config alone, before
+    any weight is loaded or any tab laid out. Each error says the largest value that fits."""
+    if not 1 <= n_ctx <= cfg.n_ctx:
+        raise XlgptError(f"--context {n_ctx}: this model takes 1 to {cfg.n_ctx} positions")
     widest = max(FIRST_COL + cfg.n_head * (n_ctx + 1), FIRST_COL + 4 * cfg.n_embd)
     if widest > MAX_COLS:
+        most = (MAX_COLS - FIRST_COL) // cfg.n_head - 1
         raise XlgptError(f"--context {n_ctx}: {cfg.n_head} heads of {n_ctx} positions side by side need {widest} "
-                         f"columns, more than a sheet's {MAX_COLS}; use a smaller --context")
+                         f"columns, more than a sheet's {MAX_COLS}; use --context {most} or less")
+    if word_bytes < 2:
+        raise XlgptError(f"--word-bytes {word_bytes}: a word needs room for at least 2 bytes (default {WORD_BYTES})")
+    most = max(w for w in range(2, 200) if tokenize_tabs.bpe_columns(w) <= MAX_COLS)
+    if word_bytes > most:
+        raise XlgptError(f"--word-bytes {word_bytes}: the bpe tab's merge steps would need "
+                         f"{tokenize_tabs.bpe_columns(word_bytes):,} columns, more than a sheet's {MAX_COLS:,}; "
+                         f"use --word-bytes {most} or less")
+    if tokenize_tabs.chars_rows(n_ctx, word_bytes) > MAX_ROWS:
+        raise XlgptError(f"--context {n_ctx} with --word-bytes {word_bytes}: the chars tab would need "
+                         f"{tokenize_tabs.chars_rows(n_ctx, word_bytes):,} rows, more than a sheet's {MAX_ROWS:,}; "
+                         f"use --word-bytes {(MAX_ROWS - tokenize_tabs.chars_rows(0, 0)) // n_ctx} or less")
 
 
 def _start_tab(s: Sheet, ckpt: Checkpoint, prompt: str, n_ctx: int, word_bytes: int, top) -> None:

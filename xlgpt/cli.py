@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -179,8 +180,11 @@ def cmd_build(a) -> None:
     if not a.out:
         out.parent.mkdir(exist_ok=True)
     _writable(out, a.force)
+    if not math.isfinite(a.coeff):
+        raise XlgptError(f"--coeff {a.coeff}: the steering coefficient must be a finite number")
     t0 = time.perf_counter()
-    ckpt = checkpoint.load(a.weights, seed=a.seed, layers=a.layers)
+    ckpt = checkpoint.load(a.weights, seed=a.seed, layers=a.layers,
+                           fits=lambda cfg: builder.check_capacity(cfg, a.context, a.word_bytes))
     n_params = ckpt.n_params
     knobs = _knobs(a, ckpt)
     book = builder.build_workbook(ckpt, a.prompt, a.context, a.word_bytes, knobs, a.lens)

@@ -3,13 +3,16 @@
 from dataclasses import dataclass
 
 
+GPT2_VOCAB = 50257  # GPT-2's byte-level BPE vocabulary: every checkpoint of the family has it
+
+
 @dataclass(frozen=True)
 class GPT2Config:
     n_layer: int
     n_head: int
     n_embd: int
     n_ctx: int = 1024
-    n_vocab: int = 50257
+    n_vocab: int = GPT2_VOCAB
     eps: float = 1e-5  # LayerNorm epsilon
 
     @property

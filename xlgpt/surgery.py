@@ -6,6 +6,7 @@ change nothing. The same knobs drive the oracle (oracle.Knobs), so the tests can
 """
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,15 +162,15 @@ def keep_only(spec: str, cfg: GPT2Config) -> Knobs:
 def sae_decoder_row(path: Path, feature: int, n_embd: int) -> np.ndarray:
     """Row `feature` of a sparse autoencoder's decoder, from SAELens' files: a folder (or its
     sae_weights.safetensors) holding W_dec [d_sae, d_in]."""
-    from safetensors.numpy import load_file
+    from .checkpoint import read_safetensors
     path = Path(path)
     file = path / "sae_weights.safetensors" if path.is_dir() else path
     if not file.is_file():
         raise XlgptError(f"--steer-sae {path}: no SAELens sae_weights.safetensors there")
     try:
-        tensors = load_file(str(file))
-    except Exception as e:  # safetensors raises its own error types for a damaged file
-        raise XlgptError(f"--steer-sae {file}: not a safetensors file ({e})") from None
+        tensors = read_safetensors(file)
+    except XlgptError as e:
+        raise XlgptError(f"--steer-sae {e}") from None
     if "W_dec" not in tensors:
         raise XlgptError(f"--steer-sae {file}: no W_dec tensor (found {', '.join(sorted(tensors)) or 'none'})")
     w = tensors["W_dec"]
@@ -177,7 +178,10 @@ def sae_decoder_row(path: Path, feature: int, n_embd: int) -> np.ndarray:
         raise XlgptError(f"--steer-sae {file}: W_dec is {list(w.shape)}; this model needs [features, {n_embd}]")
     if not 0 <= feature < w.shape[0]:
         raise XlgptError(f"--feature {feature}: the SAE has features 0 to {w.shape[0] - 1}")
-    return np.asarray(w[feature], dtype=np.float64)
+    row = np.asarray(w[feature], dtype=np.float64)
+    if not np.isfinite(row).all():
+        raise XlgptError(f"--steer-sae {file}: feature {feature}'s decoder row holds NaN or Inf")
+    return row
 
 
 def sae_layer(path: Path):
@@ -202,6 +206,8 @@ def csv_vector(path: Path, n_embd: int) -> np.ndarray:
         values = [float(x) for x in re.split(r"[,\s;]+", text.strip()) if x]
     except ValueError as e:
         raise XlgptError(f"--steer-csv {path}: not a list of numbers ({e})") from None
+    if not all(math.isfinite(v) for v in values):
+        raise XlgptError(f"--steer-csv {path}: holds nan or inf; a steering vector is finite numbers")
     if len(values) != n_embd:
         raise XlgptError(f"--steer-csv {path}: {len(values)} numbers; this model's residual stream has {n_embd}")
     return np.array(values)

@@ -190,6 +190,17 @@ class _Bpe:
     before: Area  # tokens of the words above
 
 
+def bpe_columns(word_bytes: int) -> int:
+    """The bpe tab's width: word and text, then per merge step (word_bytes - 1 of them) the pair ranks
+    (w - 1), lowest, place and the merged word (w), then tokens and before."""
+    return 2 + (word_bytes - 1) * (2 * word_bytes + 1) + 2
+
+
+def chars_rows(n_ctx: int, word_bytes: int) -> int:
+    """The chars tab's height: a row per character the prompt may hold, below the header."""
+    return HEADER_ROWS + n_ctx * word_bytes
+
+
 def _bpe_tab(book: Book, t, name: str, n_words: int, word_bytes: int, words: _Columns, tables: dict) -> _Bpe:
     w, steps = word_bytes, word_bytes - 1
     s = book.add(Sheet(name, col_widths={1: 14}, freeze=(HEADER_ROWS, 2)))
@@ -223,6 +234,7 @@ def _bpe_tab(book: Book, t, name: str, n_words: int, word_bytes: int, words: _Co
             place_col=refs.cell(r, place.col, abs_col=True), lowest_col=refs.cell(r, lowest.col, abs_col=True)),
             "shared"))
         source, col = merged, merged.col + w
+    assert col + 2 == bpe_columns(w)
     count, before = Area(name, r, col, n_words, 1), Area(name, r, col + 1, n_words, 1)
     s.add(Texts(2, col, [["tokens", "before"]], style="bold"))
     s.add(Formulas(r, count.col, n_words, 1, t["count"].fill(final=source.row_of_first(other_sheet=False)), "shared"))
