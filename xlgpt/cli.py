@@ -7,6 +7,8 @@ import os
 import sys
 import time
 
+import numpy as np
+
 from . import tokenizer
 from .errors import XlgptError
 
@@ -45,7 +47,6 @@ def cmd_tokenize(a) -> None:
 
 
 def cmd_predict(a) -> None:
-    import numpy as np
     from . import checkpoint, oracle
     ids = _prompt_ids(a.prompt)
     ckpt = checkpoint.load(a.weights, seed=a.seed, layers=a.layers)
@@ -61,13 +62,28 @@ DEFAULT_PROMPT = "If today is Monday, tomorrow is"
 
 def workbook_prediction(book) -> dict:
     """The prediction as the workbook computed it, in predict --json's shape."""
-    from . import engine
-    count = int(engine.read_range(book, "TokenCount")[0, 0])
-    ids = engine.read_range(book, "TokenIds")[:count, 0]
-    top = engine.read_range(book, "TopIds")[:, 0]
-    probs = engine.read_range(book, "TopProbs")[:, 0]
-    logits = engine.read_range(book, "Logits")[:, 0]
+    count = int(_numbers(book, "TokenCount")[0])
+    ids = _numbers(book, "TokenIds")[:count]
+    top = _numbers(book, "TopIds")
+    probs = _numbers(book, "TopProbs")
+    logits = _numbers(book, "Logits")
+    if not (top.size and np.all((top >= 0) & (top < logits.size) & (top == np.round(top)))):
+        raise XlgptError(f"the workbook's TopIds are not token ids ({top.tolist()[:3]}...); its formulas were edited")
     return prediction_json(ids, top, probs, logits)
+
+
+def _numbers(book, name: str):
+    """A defined name's values as numbers, or one line naming the first cell that holds something else."""
+    from . import engine
+    values = engine.read_range(book, name)
+    flat = values.ravel()
+    if flat.dtype != np.float64:
+        for i, v in enumerate(flat):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise XlgptError(f"the workbook's {name} ({book.names.get(name, name)}) holds {v!r} at its cell "
+                                 f"{i + 1}, not a number: fix the cells it reads, or build the workbook again")
+        flat = flat.astype(np.float64)
+    return flat
 
 
 def _output_path(a):
@@ -131,8 +147,11 @@ def cmd_recalc(a) -> int:
 
 
 def cmd_generate(a) -> None:
-    import numpy as np
     from pathlib import Path
+    if not (math.isfinite(a.temperature) and a.temperature >= 0):
+        raise XlgptError(f"--temperature {a.temperature}: give 0 (greedy) or a positive number")
+    if a.tokens < 0 or a.top_k < 0:
+        raise XlgptError("--tokens and --top-k are counts: give 0 or more")
     from . import engine, recalc, tokenizer
     from .xlsx.reader import read
     src = Path(a.book)
@@ -162,12 +181,14 @@ def cmd_generate(a) -> None:
 
 def _choose(engine, book, a, rng) -> int:
     """The next token from the workbook's values: its top token, or a sample of its logits."""
-    import numpy as np
     if a.temperature <= 0:
-        return int(engine.read_range(book, "NextTokenId")[0, 0])
-    logits = engine.read_range(book, "Logits")[:, 0] / a.temperature
+        return int(_numbers(book, "NextTokenId")[0])
+    logits = _numbers(book, "Logits")
     top = np.argsort(-logits, kind="stable")[:a.top_k] if a.top_k else np.arange(len(logits))
-    p = np.exp(logits[top] - logits[top].max())
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        # (logit - max) / T is 0 for the best and at most 0 elsewhere: a tiny T gives -inf there, not NaN
+        p = np.exp((logits[top] - logits[top].max()) / a.temperature)
+    p = np.where(np.isfinite(p), p, 0.0)
     return int(rng.choice(top, p=p / p.sum()))
 
 

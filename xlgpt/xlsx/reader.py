@@ -120,6 +120,13 @@ def _shared_strings(z) -> _Strings:
 
 
 def _read_sheet(z, name, part, strings, use_cache):
+    try:
+        return _read_sheet_part(z, name, part, strings, use_cache)
+    except XlgptError as e:
+        raise XlgptError(f"tab {name!r}: {e}") from None
+
+
+def _read_sheet_part(z, name, part, strings, use_cache):
     info = z.getinfo(part)
     check_size(info)
     stored = stored_bytes(z, info)
