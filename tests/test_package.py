@@ -145,3 +145,13 @@ def test_styles_part(parts):
     # the first two fills are the two Excel requires, in its order
     assert [_canon(f) for f in list(ours.find(NS + "fills"))[:2]] == [_canon(f) for f in theirs.find(NS + "fills")]
     assert _canon(list(ours.find(NS + "cellXfs"))[0]) == _canon(list(theirs.find(NS + "cellXfs"))[0])
+
+
+def test_member_dates_are_when_the_file_was_written(parts):
+    """Zip members carry the local date and time of writing in MS-DOS form (month in bits 5-8), as Python's
+    zipfile decodes it."""
+    import datetime
+    ours, _ = parts
+    stamps = {datetime.datetime(*i.date_time) for i in ours.infolist()}
+    now = datetime.datetime.now()
+    assert all(abs(now - s) < datetime.timedelta(hours=1) for s in stamps), stamps

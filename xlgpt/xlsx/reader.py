@@ -349,9 +349,8 @@ def _general(xml: bytes, name: str, strings: list[str]):
     formulas = {}  # (row, col) -> (key, text); text None for shared children (derived from the anchor)
     shared = {}  # si -> (row, col, text) of the anchor
     arrays = []  # (row, col, nrows, ncols, text)
-    root = ET.fromstring(xml)
     r = -1
-    for row_el in root.iter(NS + "row"):
+    for row_el in _rows(xml):
         r = _row(row_el.get("r")) if row_el.get("r") else _row(r + 2)  # a row without r follows the last
         col = -1
         for c in row_el.iter(NS + "c"):
@@ -394,6 +393,16 @@ def _general(xml: bytes, name: str, strings: list[str]):
     blocks += _formula_blocks(formulas, shared, text_at)
     blocks += _constant_blocks(constants, styles)
     return Sheet(name, blocks=blocks)
+
+
+def _rows(xml: bytes):
+    """The sheet's <row> elements one at a time, each cleared once read: memory follows the cells kept, not
+    an element tree of the whole part (several times the XML's size)."""
+    import io
+    for _, el in ET.iterparse(io.BytesIO(xml), events=("end",)):
+        if el.tag == NS + "row":
+            yield el
+            el.clear()
 
 
 class _SharedId(str):

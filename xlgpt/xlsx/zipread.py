@@ -3,9 +3,10 @@
 A zip member says how big it is, but nothing makes it true, and deflate turns 5 MB into 5 GB. So, like
 Apache POI's ZipSecureFile, a member is refused when its inflated size passes a cap or inflates more than a
 plausible ratio, and inflating stops at the size it declared: memory follows what the file really holds.
-Every inflated member's CRC-32 is checked. OOXML parts never carry a DTD (ECMA-376 Part 2 forbids it), so a
-part with a DOCTYPE is refused before any XML parser sees it, as defusedxml does: no entity is ever expanded
-by one reader and kept literally by another.
+Every inflated member's CRC-32 is checked. OOXML parts never carry a DTD (ECMA-376 Part 2, rule M1.18:
+implementers "shall treat the presence of DTD declarations as an error"), so a part with a DOCTYPE is
+refused before any XML parser sees it, as defusedxml does: no entity is ever expanded by one reader and
+kept literally by another.
 
 The limits are environment variables, documented in the README:
   XLGPT_MAX_PART_BYTES     the largest inflated member (default 4 GiB: GPT-2 xl's wte tab is about 1.6 GB)
