@@ -42,7 +42,7 @@ def peak_gb() -> float:
 
 def digest_cost(book: Path) -> tuple[float, int]:
     """What the sheet cache's keys cost a recalculation: reading every tab's stored bytes and hashing them
-    (BLAKE2b on both cores), as the reader does before it looks anything up."""
+    (SHA-256 on both cores, over the file mapped in memory), as the reader does before it looks anything up."""
     import zipfile
     from xlgpt.xlsx.reader import member_digest
     from xlgpt.xlsx.zipread import stored_bytes

@@ -161,7 +161,7 @@ def _read_sheet_part(z, name, part, strings, use_cache):
 _DIGEST_PIECE = 16 << 20
 
 
-def member_digest(stored: bytes) -> str:
+def member_digest(stored) -> str:
     """The digest of a member's stored bytes, hashed on both cores: 16 MB pieces hashed apart, then the
     pieces' digests hashed together (the split is fixed, so the digest does not depend on the machine)."""
     if len(stored) <= _DIGEST_PIECE:

@@ -6,7 +6,7 @@
   a later recalculation of a tab with that key computes values with the same digest, the tab's compressed
   bytes are copied instead of written anew.
 
-A key is the BLAKE2b digest of the member's stored (compressed) bytes, with the cache's format version: a
+A key is the SHA-256 digest of the member's stored (compressed) bytes, with the cache's format version: a
 CRC-32 can be forged in a second (it is linear), a digest cannot, so no workbook can plant numbers for
 another, and damaged bytes never find an entry (they are inflated, and their CRC-32 fails).
 
