@@ -23,7 +23,7 @@ from .xlsx.atomic import atomic_output, exclusive
 from .xlsx import sheet_cache
 from .xlsx.reader import ReadBook, inflate, member_digest, read
 from .xlsx.worksheet import sheet_data_chunks
-from .xlsx.zipread import stored_bytes
+from .xlsx.zipread import copy_of_stored
 from .xlsx.zipstream import Deflated, ZipWriter
 
 
@@ -176,7 +176,7 @@ def _raw_member(z, info: zipfile.ZipInfo) -> Deflated:
     if info.compress_type != zipfile.ZIP_DEFLATED:
         d.write(inflate(z, info))
         return d.close()
-    d.pieces, d.crc, d.size, d.csize = [stored_bytes(z, info)], info.CRC, info.file_size, info.compress_size
+    d.pieces, d.crc, d.size, d.csize = [copy_of_stored(z, info)], info.CRC, info.file_size, info.compress_size
     return d
 
 

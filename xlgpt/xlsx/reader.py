@@ -22,7 +22,7 @@ from ..formula_text import relative_key, shifted
 from ..parallel import ordered_map
 from . import sheet_cache
 from .numbers_in import parse_values, parse_values_at
-from .zipread import check_size, digest, inflate as _inflate, no_dtd, read_xml, stored_bytes
+from .zipread import check_size, digest, inflate as _inflate, no_dtd, read_xml, release, stored_bytes
 from .xml import unescape
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -124,6 +124,8 @@ def _read_sheet(z, name, part, strings, use_cache):
         return _read_sheet_part(z, name, part, strings, use_cache)
     except XlgptError as e:
         raise XlgptError(f"tab {name!r}: {e}") from None
+    finally:
+        release(z, z.getinfo(part))
 
 
 def _read_sheet_part(z, name, part, strings, use_cache):
@@ -140,6 +142,7 @@ def _read_sheet_part(z, name, part, strings, use_cache):
         return Sheet(name, blocks=blocks), SheetSource(part, False, k)
     xml = no_dtd(_inflate(z, info, stored), part)
     del stored
+    release(z, info)  # the compressed pages are not needed while the XML is parsed
     try:
         data = _dense(xml)
         if data is not None:

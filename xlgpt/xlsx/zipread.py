@@ -76,13 +76,35 @@ def stored_bytes(z: zipfile.ZipFile, info: zipfile.ZipInfo):
     return view[begin:begin + info.compress_size]
 
 
+def release(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Drop a member's mapped pages from this process (they stay in the page cache): a mapping otherwise
+    keeps every page it touched counted as the process's memory until it is closed."""
+    view = getattr(z, "_xlgpt_map", None)
+    if view is None or not hasattr(__import__("mmap"), "MADV_DONTNEED"):
+        return
+    import mmap
+    start = info.header_offset - info.header_offset % mmap.PAGESIZE
+    end = min(len(view), info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+              + info.compress_size + mmap.PAGESIZE)
+    try:
+        view.madvise(mmap.MADV_DONTNEED, start, end - start)
+    except (OSError, ValueError):
+        pass
+
+
+def copy_of_stored(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The stored bytes as a copy of their own, for a writer that holds them after this call returns."""
+    return _read_stored(z, info)
+
+
 def _mapped(z: zipfile.ZipFile):
     """The archive's bytes mapped read-only, once per open ZipFile; None where mapping is impossible."""
     view = getattr(z, "_xlgpt_view", False)
     if view is False:
         import mmap
         try:
-            view = memoryview(mmap.mmap(z.fp.fileno(), 0, access=mmap.ACCESS_READ))
+            z._xlgpt_map = mmap.mmap(z.fp.fileno(), 0, access=mmap.ACCESS_READ)
+            view = memoryview(z._xlgpt_map)
         except (OSError, ValueError, AttributeError):
             view = None
         z._xlgpt_view = view
@@ -111,11 +133,15 @@ def digest(data) -> str:
 
 def inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo, stored=None) -> bytes:
     """A member's bytes, bounded and CRC-checked; isal inflates (several times faster than zlib)."""
+    if stored is None:
+        try:
+            return inflate(z, info, stored_bytes(z, info))
+        finally:
+            release(z, info)
     check_size(info)
     if info.compress_type == zipfile.ZIP_STORED:
-        data = bytes(stored if stored is not None else stored_bytes(z, info))
+        data = bytes(stored)
     elif info.compress_type == zipfile.ZIP_DEFLATED:
-        stored = stored if stored is not None else stored_bytes(z, info)
         d = isal_zlib.decompressobj(-15)
         try:
             # never more than it declared: a member that lies about its size cannot take more memory
