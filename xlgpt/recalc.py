@@ -124,6 +124,7 @@ def recalculate_file(src: Path, dest: Path, sets: list[str], progress=None) -> R
                 raise XlgptError(f"{src} changed while it was being recalculated (another program wrote it); "
                                  f"nothing was written: run again")
         write_back(rb, dest, {e.sheet for e in edits}, progress=step("writing tab"), still_source=still_source)
+    sheet_cache.tidy()
     return rb
 
 

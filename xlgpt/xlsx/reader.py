@@ -85,6 +85,7 @@ def read(path, use_cache: bool = True, progress=None) -> ReadBook:
         for dn in wb.iter(NS + "definedName"):
             if dn.get("localSheetId") is None and not dn.get("name", "").startswith("_xlnm."):
                 book.names[dn.get("name")] = dn.text or ""
+    sheet_cache.tidy()
     return ReadBook(book, path, sources, strings.key)
 
 

@@ -149,7 +149,24 @@ def _write(file: Path, dump) -> None:
     except (OSError, ValueError, pickle.PickleError):
         tmp.unlink(missing_ok=True)  # a full disk leaves no empty or partial entry behind
         return
-    evict(file.parent, max_bytes())
+    # eviction scans the folder: do it when a twentieth of the cap has been written since the last scan
+    # (a recalculation writes hundreds of small entries), so the cache passes its cap by at most that
+    global _written
+    _written += file.stat().st_size
+    if _written * 20 >= max_bytes():
+        _written = 0
+        evict(file.parent, max_bytes())
+
+
+_written = 0
+
+
+def tidy() -> None:
+    """Evict now: at the end of a run that wrote entries."""
+    global _written
+    if _written and enabled():
+        _written = 0
+        evict(cache_dir(), max_bytes())
 
 
 def evict(folder: Path, limit: int) -> None:
