@@ -95,19 +95,3 @@ def test_bad_config_json(hf_dir, tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"n_layer": 2}))
     with pytest.raises(XlgptError, match="not a GPT-2 config.json"):
         checkpoint.load(folder)
-
-
-def test_published_name_offline_names_the_alternatives(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(XlgptError, match=r"--weights PATH.*--weights random"):
-        checkpoint.load("gpt2")
-
-
-def test_published_name_from_the_cache(hf_dir, tmp_path, monkeypatch):
-    snapshot = tmp_path / "models--distilbert--distilgpt2" / "snapshots" / "abc123"
-    snapshot.mkdir(parents=True)
-    for f in ("model.safetensors", "config.json"):
-        (snapshot / f).write_bytes((hf_dir / f).read_bytes())
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
-    assert checkpoint.load("distilgpt2").config == FAMILY["tiny"]

@@ -1,10 +1,10 @@
-"""Loading GPT-2 weights: a model.safetensors path, a published name (Hugging Face cache or download), or random.
+"""Loading GPT-2 weights: a model.safetensors path, a published name (hub.py: the Hugging Face cache, or a
+download), or random.
 
 Only I/O and validation live here; the math is in oracle.py.
 """
 
 import json
-import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -47,7 +47,8 @@ def load(src: str, *, seed: int = 0, layers: int | None = None, fits=None) -> Ch
     elif Path(src).exists():
         ckpt = load_path(Path(src))
     elif src in HUB_REPOS:
-        ckpt = load_path(_hub_file(src), source=src)
+        from .hub import checkpoint_file
+        ckpt = load_path(checkpoint_file(src), source=src)
     else:
         raise XlgptError(
             f"--weights {src}: no such file, and not a known name; give a path to a model.safetensors, "
@@ -224,47 +225,3 @@ def _validate(params: dict[str, np.ndarray], cfg: GPT2Config, file: Path) -> Non
             raise XlgptError(f"{file}: tensor {name} has dtype {a.dtype}, expected floating point")
         if not np.isfinite(a).all():
             raise XlgptError(f"{file}: tensor {name} contains NaN or Inf values")
-
-
-HUB_URL = "https://huggingface.co"
-
-
-def _download(url: str, dest: Path) -> None:
-    """Fetch url to dest through a temporary file, so an interrupted download leaves nothing behind."""
-    import sys
-    import urllib.request
-    if dest.is_file():
-        return
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    with urllib.request.urlopen(url, timeout=20) as r, open(part, "wb") as f:
-        total, done = int(r.headers.get("Content-Length") or 0), 0
-        while chunk := r.read(1 << 22):
-            f.write(chunk)
-            done += len(chunk)
-            if total:
-                print(f"\rdownloading {dest.name}: {done / total:.0%}", end="", file=sys.stderr)
-    print(file=sys.stderr)
-    part.replace(dest)
-
-
-def _hub_file(name: str) -> Path:
-    """A published checkpoint: from the Hugging Face cache, else downloaded (with its config.json) when online."""
-    repo = HUB_REPOS[name]
-    hub = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub")
-    for folder in (f"models--{repo.replace('/', '--')}", f"models--{name}"):
-        found = sorted((hub / folder / "snapshots").glob("*/model.safetensors"))
-        if found:
-            return found[-1]
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
-        reason = "HF_HUB_OFFLINE=1 forbids a download"
-    else:
-        try:
-            snapshot = hub / f"models--{repo.replace('/', '--')}" / "snapshots" / "main"
-            for file in ("config.json", "model.safetensors"):
-                _download(f"{HUB_URL}/{repo}/resolve/main/{file}", snapshot / file)
-            return snapshot / "model.safetensors"
-        except OSError as e:  # offline, or the hub refused: one line, no traceback
-            reason = f"the download failed ({e})"
-    raise XlgptError(f"--weights {name}: not in the Hugging Face cache ({hub}) and {reason}; "
-                     f"use --weights PATH to a model.safetensors, or --weights random")

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from . import tokenizer
+from . import __version__, tokenizer
 from .errors import XlgptError
 
 
@@ -80,7 +80,8 @@ def _numbers(book, name: str):
     if flat.dtype != np.float64:
         for i, v in enumerate(flat):
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise XlgptError(f"the workbook's {name} ({book.names.get(name, name)}) holds {v!r} at its cell "
+                shown = str(v) if isinstance(v, str) and v.startswith("#") else repr(v)
+                raise XlgptError(f"the workbook's {name} ({book.names.get(name, name)}) holds {shown} at its cell "
                                  f"{i + 1}, not a number: fix the cells it reads, or build the workbook again")
         flat = flat.astype(np.float64)
     return flat
@@ -230,8 +231,13 @@ def _knobs(a, ckpt):
             raise XlgptError("--layer and --feature go with a steering source: --steer-sae, --steer-prompts or --steer-csv")
         return knobs
     layer = a.layer
-    if a.steer_sae and layer is None:
-        layer = surgery.sae_layer(a.steer_sae)
+    sae = None
+    if a.steer_sae:
+        from pathlib import Path
+        from . import hub
+        sae = Path(a.steer_sae) if Path(a.steer_sae).exists() else hub.sae_folder(a.steer_sae)
+    if sae is not None and layer is None:
+        layer = surgery.sae_layer(sae)
     if layer is None:
         raise XlgptError("say which block to steer: --layer L")
     if not 0 <= layer < cfg.n_layer:
@@ -239,7 +245,7 @@ def _knobs(a, ckpt):
     if a.steer_sae:
         if a.feature is None:
             raise XlgptError("--steer-sae needs --feature F (the SAE feature whose decoder row to add)")
-        vector = surgery.sae_decoder_row(a.steer_sae, a.feature, cfg.n_embd)
+        vector = surgery.sae_decoder_row(sae, a.feature, cfg.n_embd)
     elif a.steer_csv:
         vector = surgery.csv_vector(a.steer_csv, cfg.n_embd)
     else:
@@ -281,6 +287,7 @@ def _prompt_ids(prompt: str) -> list[int]:
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="xlgpt", description="GPT-2 as a spreadsheet of ordinary formulas.")
+    ap.add_argument("--version", action="version", version=f"xlgpt {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("tokenize", help="print GPT-2 token ids and pieces of TEXT")
@@ -306,7 +313,8 @@ def parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("surgery (the Surgery tab's starting values; every one stays editable in the workbook)")
     g.add_argument("--keep-only", metavar="COMPONENTS",
                    help="switch off every head and MLP but these, e.g. mlp0,head9.1,head10.3,mlp9")
-    g.add_argument("--steer-sae", metavar="PATH", help="steer with a SAELens SAE's decoder row (with --feature)")
+    g.add_argument("--steer-sae", metavar="SAE", help="steer with a SAELens SAE's decoder row (with --feature): a "
+                   "folder, or RELEASE/ID from the hub, e.g. gpt2-small-res-jb/blocks.2.hook_resid_pre")
     g.add_argument("--feature", type=int, metavar="F", help="the SAE feature for --steer-sae")
     g.add_argument("--steer-prompts", nargs=2, metavar=("A", "B"),
                    help="steer with the residual stream of prompt A minus that of B before --layer (last position)")

@@ -1,12 +1,25 @@
 """Load the stage templates in templates/ and fill their placeholders."""
 
 import string
+from importlib import resources
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+def _templates_dir():
+    """Where the templates are: in an installed wheel, the package data xlgpt/stage_templates/ (setup.py puts
+    them there); in a source checkout or an editable install, templates/ at the top of the repository."""
+    installed = resources.files("xlgpt") / "stage_templates"
+    if installed.is_dir():
+        return installed
+    checkout = Path(__file__).resolve().parent.parent / "templates"
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError("xlgpt's formula templates are missing from this installation: reinstall xlgpt")
+
+
+TEMPLATES_DIR = _templates_dir()
 
 
 @dataclass(frozen=True)
@@ -37,8 +50,7 @@ def _fill(text: str, values: dict, where: str) -> str:
 @lru_cache(maxsize=None)
 def stage(name: str) -> dict[str, Template]:
     """templates/NAME.toml as {block: Template}."""
-    with open(TEMPLATES_DIR / f"{name}.toml", "rb") as f:
-        data = tomllib.load(f)
+    data = tomllib.loads((TEMPLATES_DIR / f"{name}.toml").read_text(encoding="utf-8"))
     return {block: Template(stage=name, block=block, formula=t["formula"], kind=t["kind"],
                             title=t.get("title", ""), equation=t.get("equation", ""))
             for block, t in data.items()}
