@@ -1,4 +1,4 @@
-"""The formula dialect that Excel 2010+, LibreOffice 7.4+ and xlgpt's engine agree on (DESIGN.md).
+"""The formula dialect that Excel 2013+, LibreOffice 7.4+ and xlgpt's engine agree on (docs/ARCHITECTURE.md).
 
 The workbook may use the engine's functions and no others; a test reads every formula of a built workbook
 and fails on anything else.
@@ -10,7 +10,7 @@ from .engine.functions import FUNCTIONS as _ENGINE, NEWER
 
 # The engine's function table is the dialect; newer functions appear in files with the _xlfn. prefix.
 FUNCTIONS = frozenset(("_xlfn." + name) if name in NEWER else name for name in _ENGINE)
-# Functions that must never appear: dynamic-array or post-2010 functions LibreOffice 7.4 lacks, and volatile ones.
+# Functions that must never appear: dynamic-array functions LibreOffice 7.4 lacks, and volatile ones.
 FORBIDDEN = frozenset({"LET", "LAMBDA", "FILTER", "SEQUENCE", "XLOOKUP", "XMATCH", "TEXTSPLIT", "UNIQUE", "SORT",
                        "OFFSET", "INDIRECT", "NOW", "TODAY", "RAND", "RANDBETWEEN", "CELL", "INFO"})
 MAX_FORMULA_CHARS = 8192

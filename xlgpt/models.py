@@ -1,4 +1,4 @@
-"""The GPT-2 family's shapes (DESIGN.md's model table) and the config every other module reads."""
+"""The GPT-2 family's shapes and the config every other module reads."""
 
 from dataclasses import dataclass
 
