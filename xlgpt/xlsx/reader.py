@@ -452,6 +452,8 @@ def _runs(cells: dict, key_of):
                 rect[1] = r
                 still[run] = rect
             else:
+                if rect is not None:  # the same run after a gap: the earlier rectangle is finished
+                    done.append((rect[0], run[0], rect[1] - rect[0] + 1, run[1] - run[0] + 1))
                 still[run] = [r, r]
         done += [(rect[0], run[0], rect[1] - rect[0] + 1, run[1] - run[0] + 1) for run, rect in open_rects.items()]
         open_rects = still
