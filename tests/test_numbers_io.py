@@ -6,7 +6,8 @@ import re
 import numpy as np
 from hypothesis import given, strategies as st
 
-from xlgpt.xlsx.numbers import cells_bytes
+from xlgpt import refs
+from xlgpt.xlsx.numbers import rows_bytes
 from xlgpt.xlsx.numbers_in import parse_values, parse_values_at
 
 floats32 = st.floats(width=32, allow_nan=False, allow_infinity=False)
@@ -14,8 +15,10 @@ floats32 = st.floats(width=32, allow_nan=False, allow_infinity=False)
 
 @given(st.lists(floats32, min_size=1, max_size=64))
 def test_reads_back_what_python_reads(xs):
-    body = b"".join(cells_bytes(np.array([xs], dtype=np.float32)))
+    body = bytes(rows_bytes(np.array([xs], dtype=np.float32), 4))
     want = [float(t) for t in re.findall(rb"<v>([^<]*)</v>", body)]
+    # every cell carries its address, as Excel writes them
+    assert re.findall(rb'<c r="([A-Z]+)5">', body) == [refs.col_letters(c).encode() for c in range(len(xs))]
     assert parse_values_at(body) is not None, body  # the fast path takes the writer's own form
     assert parse_values(body).tolist() == want
     assert np.array_equal(np.array(want, dtype=np.float32), np.array(xs, dtype=np.float32))

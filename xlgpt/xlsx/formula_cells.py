@@ -12,11 +12,9 @@ margin between a 17-digit decimal and half a float64 unit, so every value round-
 double is no wider than double the caller falls back to repr.
 """
 
-from functools import lru_cache
-
 import numpy as np
 
-from .numbers import _D1, _D4, _exponent_guess
+from .numbers import _D1, _D4, ROW_WIDTH as _ROW_WIDTH, _exponent_guess, _padded, _prefixes
 
 EXTENDED = np.finfo(np.longdouble).nmant >= 63
 
@@ -27,7 +25,6 @@ _NUM = np.dtype({"names": ["d0", "a", "b", "c", "d", "exp"], "formats": ["S1", "
 _EXP = np.array([f"{e:+03d}".encode().ljust(4) for e in range(-400, 401)], dtype="S4")  # index e + 400
 _EXP_LEN = np.array([len(f"{e:+03d}") for e in range(-400, 401)])
 _TRAILING = np.array([4 - len(f"{i:04d}".rstrip("0")) for i in range(10000)])  # of a 4-digit group
-_ROW_WIDTH = 7  # row numbers up to 1048576
 
 
 _LD_POW10 = np.power(np.longdouble(10), np.arange(-350, 351).astype(np.longdouble))  # index power + 350
@@ -81,18 +78,6 @@ def number_bytes(x: np.ndarray):
     keep[whole, 3:19] = np.arange(3, 19)[None, :] < (3 + e[whole])[:, None]
     keep[zero | whole | (e == 0), 19:24] = False  # and no exponent of 0
     return buf, keep
-
-
-def _padded(items: list[bytes], width: int = 0):
-    """Byte strings as rows of one width, and the mask of their own bytes."""
-    width = width or max(len(b) for b in items)
-    arr = np.frombuffer(b"".join(b.ljust(width) for b in items), dtype=np.uint8).reshape(len(items), width)
-    return arr, np.arange(width)[None, :] < np.array([len(b) for b in items])[:, None]
-
-
-@lru_cache(maxsize=256)
-def _prefixes(letters: tuple):
-    return _padded([b'<c r="' + c.encode() for c in letters])
 
 
 def rows_of_cells(letters: list[str], first_row: int, middle: bytes, values: np.ndarray) -> list[bytes]:

@@ -9,10 +9,16 @@ that needs it.
 
 How: each cell is first laid out in a fixed 29-byte template filled from lookup tables, then a mask drops
 the bytes a cell does not use (the sign of a positive number, trailing zeros), and the kept bytes are the
-output. Cells carry no `r` attribute: a reader places them one after another, which the format allows.
+output. Every cell carries its `r` address, as Excel writes them: the schema lets a reader place cells one
+after another, but Gnumeric drops such cells and ExcelJS, readxl and others cannot open them. The address is
+laid out the same way: the column's letters and the row's digits from tables, padded, then masked.
 """
 
+from functools import lru_cache
+
 import numpy as np
+
+from .. import refs
 
 from ..parallel import ordered_map
 
@@ -79,18 +85,20 @@ def written_values(x: np.ndarray, parallel: bool = False) -> np.ndarray:
     return out.reshape(np.shape(x))
 
 
-def cells_bytes(block: np.ndarray) -> list[bytes]:
-    """[rows, cols] numbers -> the bytes of each row's cells, back to back."""
-    x = np.asarray(block)
-    rows, cols = x.shape
-    if x.dtype != np.float32 and not _are_decimals(x):
-        return [b"".join(b"<c><v>%s</v></c>" % repr(float(v)).encode() for v in row) for row in x.tolist()]
-    buf, keep = _layout(x.reshape(-1))
-    kept = keep.reshape(rows, cols * CELL_WIDTH)
-    ends = np.cumsum(kept.sum(axis=1))
-    data = buf.reshape(-1)[keep.reshape(-1)].tobytes()
-    starts = np.concatenate([[0], ends[:-1]])
-    return [data[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+ROW_WIDTH = 7  # row numbers up to 1048576
+
+
+def _padded(items: list[bytes], width: int = 0):
+    """Byte strings as rows of one width, and the mask of their own bytes."""
+    width = width or max(len(b) for b in items)
+    arr = np.frombuffer(b"".join(b.ljust(width) for b in items), dtype=np.uint8).reshape(len(items), width)
+    return arr, np.arange(width)[None, :] < np.array([len(b) for b in items])[:, None]
+
+
+@lru_cache(maxsize=256)
+def _prefixes(letters: tuple):
+    """`<c r="` and a column's letters, per column: padded rows and their masks."""
+    return _padded([b'<c r="' + c.encode() for c in letters])
 
 
 def rows_bytes(block: np.ndarray, first_row: int):
@@ -98,10 +106,28 @@ def rows_bytes(block: np.ndarray, first_row: int):
     x = np.asarray(block)
     rows, cols = x.shape
     if x.dtype != np.float32 and not _are_decimals(x):
-        return b"".join(b'<row r="%d">%s</row>' % (first_row + 1 + i, r) for i, r in enumerate(cells_bytes(x)))
+        letters = [refs.col_letters(c).encode() for c in range(cols)]
+        return b"".join(b'<row r="%d">%s</row>' % (r, b"".join(b'<c r="%s%d"><v>%s</v></c>' % (c, r, repr(v).encode())
+                                                                   for c, v in zip(letters, row)))
+                        for r, row in zip(range(first_row + 1, first_row + rows + 1), x.astype(float).tolist()))
     buf, keep = _layout(x.reshape(-1))
+    prefix, prefix_keep = _prefixes(tuple(refs.col_letters(c) for c in range(cols)))
+    p = prefix.shape[1]
+    digits, digits_keep = _padded([str(r).encode() for r in range(first_row + 1, first_row + rows + 1)], ROW_WIDTH)
+    # a cell: <c r=" letters | digits | "> then the number's record without its own "<c>"
+    cell = p + ROW_WIDTH + 2 + CELL_WIDTH - 3
+    cells = np.empty((rows, cols, cell), dtype=np.uint8)
+    cells_keep = np.ones((rows, cols, cell), dtype=bool)
+    cells[:, :, :p] = prefix[None]
+    cells_keep[:, :, :p] = prefix_keep[None]
+    q = p + ROW_WIDTH
+    cells[:, :, p:q] = digits[:, None, :]
+    cells_keep[:, :, p:q] = digits_keep[:, None, :]
+    cells[:, :, q:q + 2] = np.frombuffer(b'">', dtype=np.uint8)
+    cells[:, :, q + 2:] = buf.reshape(rows, cols, CELL_WIDTH)[:, :, 3:]
+    cells_keep[:, :, q + 2:] = keep.reshape(rows, cols, CELL_WIDTH)[:, :, 3:]
     tag = 18  # '<row r="1048576">' is 17 bytes: each tag is padded to one width, then the padding dropped
-    width = tag + cols * CELL_WIDTH + 6
+    width = tag + cols * cell + 6
     out = np.empty((rows, width), dtype=np.uint8)
     mask = np.ones((rows, width), dtype=bool)
     numbers_ = np.arange(first_row + 1, first_row + rows + 1)
@@ -109,8 +135,8 @@ def rows_bytes(block: np.ndarray, first_row: int):
     out[:, :tag] = tags.view(np.uint8).reshape(rows, tag)
     tag_len = 10 + np.floor(np.log10(numbers_)).astype(np.int64) + 1
     mask[:, :tag] = np.arange(tag)[None, :] < tag_len[:, None]
-    out[:, tag:-6] = buf.reshape(rows, cols * CELL_WIDTH)
-    mask[:, tag:-6] = keep.reshape(rows, cols * CELL_WIDTH)
+    out[:, tag:-6] = cells.reshape(rows, cols * cell)
+    mask[:, tag:-6] = cells_keep.reshape(rows, cols * cell)
     out[:, -6:] = np.frombuffer(b"</row>", dtype=np.uint8)
     return out[mask]
 
