@@ -110,14 +110,14 @@ def test_weight_tabs_read_back_exactly(tiny):
         assert np.array_equal(got, written_values(tiny.ckpt.params[name])), name
 
 
-def _formulas(path):
+def _formulas(path, with_kind=False):
     """Every formula's text in every sheet (a shared formula's cells other than its anchor have none)."""
     with zipfile.ZipFile(path) as z:
         for part in z.namelist():
             if part.startswith("xl/worksheets/"):
                 for _, e in ET.iterparse(z.open(part)):
                     if e.tag.endswith("}f") and e.text:
-                        yield part, e.text
+                        yield (part, e.text, e.get("t")) if with_kind else (part, e.text)
                     elif e.tag.endswith("}row"):
                         e.clear()
 
@@ -131,6 +131,22 @@ def test_formulas_stay_in_the_dialect(tiny):
         assert len(f) <= dialect.MAX_FORMULA_CHARS and dialect.nesting(f) <= dialect.MAX_NESTING, f
         seen |= used
     assert {"MMULT", "INDEX", "EXP", "SUMPRODUCT", "TANH", "VARP", "LARGE", "MATCH"} <= seen
+
+
+def test_formulas_are_portable_to_gnumeric(tiny):
+    """No scalar function over a range outside an array formula, no whole-row INDEX (dialect.not_portable)."""
+    for part, f, kind in _formulas(tiny.path, with_kind=True):
+        assert not dialect.not_portable(f, kind == "array"), f"{part}: {dialect.not_portable(f, kind == 'array')} in ={f}"
+
+
+def test_the_portability_check_finds_what_gnumeric_computes_differently():
+    assert dialect.not_portable("SUMPRODUCT(EXP(A1:A3-MAX(A1:A3)))", array=False) == [
+        "EXP of a range outside an array formula"]
+    assert dialect.not_portable("SUMPRODUCT(EXP(A1:A3-MAX(A1:A3)))", array=True) == []
+    assert dialect.not_portable("EXP(A1-MAX(A1:A3))/B1", array=False) == []
+    assert dialect.not_portable("SQRT(SUMPRODUCT(INDEX(A1:C3,2,0),INDEX(A1:C3,2,0)))", array=False) == [
+        "INDEX of a whole row or column", "INDEX of a whole row or column"]
+    assert dialect.not_portable("SUMPRODUCT((A1:A9>=0)*1)", array=False) == []
 
 
 def test_every_formula_tab_explains_itself(tiny):
@@ -163,3 +179,29 @@ def test_libreoffice_recalculates_gpt2_small_one_layer(tmp_path):
     _need_libreoffice()
     built = Built(tmp_path, "random:gpt2", layers=1)
     check_against_oracle(open_values(libreoffice.recalculate(built.path, tmp_path / "lo")), built)
+
+
+def _need_gnumeric():
+    import shutil
+    if shutil.which("ssconvert") is None:
+        if os.environ.get("XLGPT_REQUIRE_LIBREOFFICE"):
+            pytest.fail("Gnumeric's ssconvert is required here (CI installs gnumeric) but is not on PATH")
+        pytest.skip("Gnumeric (ssconvert) is not installed")
+
+
+@pytest.fixture(scope="module")
+def tiny_gn(tiny, tmp_path_factory):
+    """The tiny workbook recalculated by Gnumeric (ssconvert --recalc) and saved as .xlsx with its values."""
+    import subprocess
+    _need_gnumeric()
+    out = tmp_path_factory.mktemp("tiny_gn") / "gn.xlsx"
+    r = subprocess.run(["ssconvert", "--recalc", str(tiny.path), str(out)], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0 and out.exists(), r.stderr
+    return open_values(out)
+
+
+def test_gnumeric_recalculates_tiny_to_the_oracle(tiny, tiny_gn):
+    """A third spreadsheet program, with Gnumeric's own rules (it intersects a range given to a scalar
+    function outside an array formula, even inside SUMPRODUCT): every stage, Logits, TopIds, TopProbs."""
+    check_against_oracle(tiny_gn, tiny)

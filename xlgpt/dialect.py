@@ -1,12 +1,20 @@
-"""The formula dialect that Excel 2013+, LibreOffice 7.4+ and xlgpt's engine agree on (docs/ARCHITECTURE.md).
+"""The formula dialect that Excel 2013+, LibreOffice 7.4+, Gnumeric 1.12.55+ and xlgpt's engine compute alike
+(docs/ARCHITECTURE.md).
 
 The workbook may use the engine's functions and no others; a test reads every formula of a built workbook
-and fails on anything else.
+and fails on anything else. Two rules come from running Gnumeric, which computes some formulas differently:
+- A scalar function (EXP, SQRT, ...) applied to a range is an array formula. Outside one, Gnumeric
+  intersects the range with the formula's row or column even inside SUMPRODUCT, where Excel and LibreOffice
+  evaluate it as an array (`SUMPRODUCT(EXP(range))` gave one term). Operators on ranges inside SUMPRODUCT
+  (`SUMPRODUCT((range>=0)*1)`) Gnumeric does evaluate as arrays.
+- No `INDEX(range, r, 0)` or `INDEX(range, 0, c)` for a whole row or column: Gnumeric 1.12.55 and
+  HyperFormula give #VALUE!.
 """
 
 import re
 
 from .engine.functions import FUNCTIONS as _ENGINE, NEWER
+from .engine.parser import Binary, Call, Num, Ref, Unary, parse
 
 # The engine's function table is the dialect; newer functions appear in files with the _xlfn. prefix.
 FUNCTIONS = frozenset(("_xlfn." + name) if name in NEWER else name for name in _ENGINE)
@@ -36,3 +44,42 @@ def nesting(formula: str) -> int:
         depth -= ch == ")"
         deepest = max(deepest, depth)
     return deepest
+
+
+# Functions of one value per argument: given a range outside an array formula, a spreadsheet intersects it
+SCALAR = frozenset({"ABS", "EXP", "LN", "LOG", "LOG10", "SQRT", "TANH", "INT", "ROUND", "SIGN", "MOD", "POWER",
+                    "ISNUMBER", "LEN", "LEFT", "MID", "RIGHT", "UNICODE", "UNICHAR", "NOT", "IF", "IFERROR",
+                    "CONCATENATE"})
+
+
+def not_portable(formula: str, array: bool) -> list[str]:
+    """What in a formula Gnumeric would compute differently: scalar functions given a range outside an array
+    formula, INDEX asked for a whole row or column."""
+    problems = []
+
+    def ranges_under(node) -> bool:
+        """Whether a range reaches this value other than through a function that takes ranges."""
+        if isinstance(node, Ref):
+            return not node.is_cell
+        if isinstance(node, Unary):
+            return ranges_under(node.arg)
+        if isinstance(node, Binary):
+            return ranges_under(node.left) or ranges_under(node.right)
+        if isinstance(node, Call) and node.name in SCALAR:
+            return any(a is not None and ranges_under(a) for a in node.args)
+        return False
+
+    stack = [parse(formula)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Call):
+            if not array and node.name in SCALAR and any(a is not None and ranges_under(a) for a in node.args):
+                problems.append(f"{node.name} of a range outside an array formula")
+            if node.name == "INDEX" and any(isinstance(a, Num) and a.value == 0 for a in node.args[1:3]):
+                problems.append("INDEX of a whole row or column")
+            stack.extend(a for a in node.args if a is not None)
+        elif isinstance(node, Unary):
+            stack.append(node.arg)
+        elif isinstance(node, Binary):
+            stack += [node.left, node.right]
+    return problems

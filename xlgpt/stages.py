@@ -128,7 +128,13 @@ def attention_tabs(book: Book, cfg: GPT2Config, layer: int, x: Area, token_text:
     pg, probs = head_blocks(f"{prefix}.probs", "probs")
     for h, area in enumerate(probs):
         pg.column_labels(area.col, n, [(0, f"head {h}: keys")])
-        pg.formulas(t["probs"], area, s=scores[h].first(), s_row=scores[h].row_of_first())
+        den_col = area.col + n  # the column between two heads' blocks
+        pg.sheet.add(Texts(3, den_col, [["sum exp"]], style="bold"))
+        for i in range(n):
+            s_row = scores[h].rows(i, 1).ref()
+            pg.sheet.add(Formulas(area.row + i, den_col, 1, 1, t["den"].fill(s_row=s_row), t["den"].kind))
+        pg.formulas(t["probs"], area, s=scores[h].first(), s_row=scores[h].row_of_first(),
+                    den=refs.cell(area.row, den_col, abs_col=True))
         pg.sheet.color_scales.append(ColorScale(area.ref(other_sheet=False).replace("$", "")))  # a heat map
 
     zg = GridTab(book, f"{prefix}.z", n, token_text)
@@ -215,7 +221,7 @@ def logits_tab(book: Book, cfg: GPT2Config, ln_f: Area, token_count: str) -> tup
         wte=weight_area("wte.weight", (v, d)).ref(), last=last.ref(other_sheet=False)), t["logits"].kind))
     mx, sm = refs.cell(HEADER_ROWS, 7, True, True), refs.cell(HEADER_ROWS, 8, True, True)
     s.add(Formulas(HEADER_ROWS, 7, 1, 1, t["max"].fill(logits=logits.ref(False)), "cell"))
-    s.add(Formulas(HEADER_ROWS, 8, 1, 1, t["sum"].fill(logits=logits.ref(False), max=mx), "cell"))
+    s.add(Formulas(HEADER_ROWS, 8, 1, 1, t["sum"].fill(logits=logits.ref(False), max=mx), t["sum"].kind))
     probs = Area("logits", HEADER_ROWS, 2, v, 1)
     s.add(Formulas(probs.row, probs.col, v, 1, t["prob"].fill(logit=logits.first(False), max=mx, sum=sm),
                    t["prob"].kind, style="percent"))
@@ -257,8 +263,10 @@ def lens_tabs(book: Book, cfg: GPT2Config, layer: int, resid_post: Area, token_t
         wte=weight_area("wte.weight", (v, cfg.n_embd)).ref(), x=normed.ref()), "array"))
     # one position's column of logits: rows fixed, the column moving with the formula (C$7:C$50263)
     col = f"{refs.cell(LENS_ROWS, FIRST_COL, abs_row=True)}:{refs.cell(LENS_ROWS + v - 1, FIRST_COL, abs_row=True)}"
-    s.add(Formulas(3, FIRST_COL, 1, n, t["lens_id"].fill(col=col), "shared"))
-    s.add(Formulas(4, FIRST_COL, 1, n, t["lens_prob"].fill(col=col), "shared", style="percent"))
+    s.add(Formulas(3, FIRST_COL, 1, n, t["lens_id"].fill(col=col), t["lens_id"].kind))
+    for j in range(n):  # a single-cell array formula per position, each over its own column
+        s.add(Formulas(4, FIRST_COL + j, 1, 1, t["lens_prob"].fill(col=logits.cols(j, 1).ref(False)),
+                       t["lens_prob"].kind, style="percent"))
     return Area(tab, 3, FIRST_COL, 2, n)  # row 0: top id, row 1: top prob
 
 
@@ -290,8 +298,11 @@ def logit_lens_tab(book: Book, cfg: GPT2Config, lenses: list[Area], residuals: l
                 f = t["lens_top"].fill(cell=refs.qualified(lenses[i].sheet, refs.cell(lenses[i].row + 1, FIRST_COL)))
             elif what == "token":
                 f = t["lens_token"].fill(vocab=vocab.ref(), id=refs.cell(r + 2 * (n_layer + 2), FIRST_COL))
-            else:  # the residual row of the position in this column's header
-                f = t["norm"].fill(resid=residuals[i].ref(), pos=refs.cell(row, FIRST_COL, abs_row=True))
+            else:  # the residual stream's row of each position: a formula per cell
+                for j in range(n):
+                    s.add(Formulas(r, FIRST_COL + j, 1, 1, t["norm"].fill(row=residuals[i].rows(j, 1).ref()),
+                                   t["norm"].kind))
+                continue
             s.add(Formulas(r, FIRST_COL, 1, n, f, "shared", style="percent" if what == "prob" else None))
         if what in ("prob", "norm"):
             s.color_scales.append(ColorScale(block.ref(other_sheet=False).replace("$", "")))
