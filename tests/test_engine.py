@@ -178,3 +178,19 @@ def test_a_block_that_reads_the_rows_below_runs_bottom_up():
     for i in range(29, -1, -1):
         want[i] = want[i + 1] + 1 if i < 29 and a[i + 1] == a[i] + 1 else 1
     assert _scan_book("IF(A2=A1+1,D2+1,1)", at_row=0) == want
+
+
+def test_unicode_of_utf16_text_as_microsoft_documents_it():
+    """Text as Excel holds it (UTF-16 code units, an emoji two of them): UNICODE of a whole surrogate pair at
+    the start is the supplementary code point, of a partial surrogate #VALUE!. The reference is Python's own
+    UTF-16 decoding of the emoji."""
+    emoji = "\U0001F600"
+    units = emoji.encode("utf-16-le")
+    high, low = chr(int.from_bytes(units[:2], "little")), chr(int.from_bytes(units[2:], "little"))
+    book = Book()
+    s = book.add(Sheet("S", blocks=[Texts(0, 0, [[high + low + "a"], [high], [low + "a"], [high + "a"]])]))
+    cells = [s.add(Formulas(r, 1, 1, 1, "_xlfn.UNICODE(A%d)" % (r + 1), "cell")) for r in range(4)]
+    engine.recalculate(book)
+    got = [c.values[0, 0] for c in cells]
+    assert got[0] == float(ord(emoji))
+    assert [str(v) for v in got[1:]] == ["#VALUE!"] * 3

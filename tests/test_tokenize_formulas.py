@@ -15,7 +15,7 @@ import regex
 import tiktoken
 from tiktoken_ext.openai_public import r50k_pat_str
 
-from test_workbook import Built, _need_libreoffice
+from test_workbook import Built, _need_gnumeric, _need_libreoffice
 from workbook_io import named, numbers, open_values
 from xlgpt import engine, libreoffice, oracle, recalc, refs, tokenize_tabs, tokenizer
 from xlgpt.book import Book, Sheet, Texts
@@ -181,5 +181,29 @@ def test_libreoffice_tokenizes_like_tiktoken(tmp_path):
         sheet, cell = r.count.rsplit("!", 1)
         count = wb[sheet.strip("'")][cell.replace("$", "")].value
         sheet, cell = r.error.rsplit("!", 1)
+        error = wb[sheet.strip("'")][cell.replace("$", "")].value or ""
+        check(prompt, np.array(ids, dtype=object), count, error)
+
+
+def test_gnumeric_tokenizes_like_tiktoken(tmp_path):
+    """Gnumeric (code points, like LibreOffice) computes the same TokenIds from the same formulas, for 12 prompts
+    of the corpus, emoji among them."""
+    import subprocess
+    _need_gnumeric()
+    fits = [p for p in CORPUS if len(p) <= N_CTX * WORD_BYTES]
+    wide = [p for p in fits if any(ord(c) > 0xFFFF for c in p)][:3]
+    prompts = wide + [p for p in fits[::len(fits) // 9] if p not in wide][:9]
+    assert len(wide) == 3 and len(prompts) == 12
+    book, results = batch_book(prompts)
+    src, out = tmp_path / "prompts.xlsx", tmp_path / "gn.xlsx"
+    write_book(book, src)  # no cached values: Gnumeric computes every one
+    r = subprocess.run(["ssconvert", "--recalc", str(src), str(out)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and out.exists(), r.stderr
+    wb = open_values(out)
+    for prompt, res in zip(prompts, results):
+        ids = [wb[res.ids.sheet].cell(row=res.ids.row + 1 + i, column=res.ids.col + 1).value for i in range(N_CTX)]
+        sheet, cell = res.count.rsplit("!", 1)
+        count = wb[sheet.strip("'")][cell.replace("$", "")].value
+        sheet, cell = res.error.rsplit("!", 1)
         error = wb[sheet.strip("'")][cell.replace("$", "")].value or ""
         check(prompt, np.array(ids, dtype=object), count, error)

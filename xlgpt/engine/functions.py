@@ -599,8 +599,20 @@ def _right(text, n=None):
 
 
 def _unicode(text):
+    """The code point of the first character. Text whose characters are UTF-16 code units (as Excel's are;
+    the tests give the engine such text) follows Microsoft's documentation: a whole surrogate pair at the
+    start gives the supplementary code point, a partial surrogate #VALUE!."""
     t = to_text(text)
-    return VALUE if t == "" else float(ord(t[0]))
+    if t == "":
+        return VALUE
+    first = ord(t[0])
+    if 0xD800 <= first <= 0xDBFF:
+        if len(t) > 1 and 0xDC00 <= ord(t[1]) <= 0xDFFF:
+            return float(0x10000 + (first - 0xD800) * 0x400 + ord(t[1]) - 0xDC00)
+        return VALUE
+    if 0xDC00 <= first <= 0xDFFF:
+        return VALUE
+    return float(first)
 
 
 def _unichar(n):
