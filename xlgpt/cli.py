@@ -352,12 +352,17 @@ def parser() -> argparse.ArgumentParser:
 EXIT_INPUT, EXIT_IO, EXIT_MEMORY, EXIT_BUG, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 3, 4, 70, 130, 143
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised in the main thread so that every temporary file is removed on the way out."""
-
-
 def _on_sigterm(signum, frame):
-    raise Terminated()
+    """SIGTERM: remove every temporary file being written and exit at once. Raising an exception from here
+    instead could land inside a lock of the threading machinery and leave it broken."""
+    from .xlsx.atomic import pending
+    for tmp in pending():
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    os.write(2, b"xlgpt: terminated; nothing was written\n")  # not print: it may be mid-print already
+    os._exit(EXIT_TERMINATED)
 
 
 def main(argv=None) -> int:
@@ -374,9 +379,6 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"xlgpt {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Terminated:
-        print(f"xlgpt {args.command}: terminated", file=sys.stderr)
-        return EXIT_TERMINATED
     except MemoryError as e:
         print(f"{fail} out of memory ({e or 'MemoryError'}); this job needs more memory than the machine "
               f"has free: use a smaller model (--layers, --context) or free memory", file=sys.stderr)

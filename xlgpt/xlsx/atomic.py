@@ -1,14 +1,29 @@
 """Write a file through a temporary file beside it, renamed into place only when everything succeeded.
 
-The temporary file is `.NAME.PID.RANDOM.part`: an error or SIGTERM removes it (the command line turns
-SIGTERM into an exception), and a run killed outright (SIGKILL, a power cut) leaves one whose writer is gone,
-which the next write of the same target removes.
+The temporary file is `.NAME.PID.RANDOM.part`: an error removes it, SIGTERM too (the command line's handler
+removes every temporary file still being written, `pending()`, then exits), and a run killed outright
+(SIGKILL, a power cut) leaves one whose writer is gone, which the next write of the same target removes.
 """
 
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+
+
+_PENDING: set = set()  # temporary files being written now, for the SIGTERM handler
+
+
+def pending() -> list:
+    return list(_PENDING)
+
+
+def track(tmp) -> None:
+    _PENDING.add(str(tmp))
+
+
+def untrack(tmp) -> None:
+    _PENDING.discard(str(tmp))
 
 
 @contextmanager
@@ -20,6 +35,7 @@ def atomic_output(path, still_source=None):
     path = Path(path)
     remove_leftovers(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=path.parent)
+    track(tmp)
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as f:
             yield f
@@ -32,6 +48,8 @@ def atomic_output(path, still_source=None):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        untrack(tmp)
 
 
 def remove_leftovers(path: Path) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..book import Formulas
-from .atomic import process_alive
+from .atomic import process_alive, track, untrack
 
 FORMAT = "v2"  # bump when what an entry holds changes: older entries are then never found
 DEFAULT_MAX_BYTES = 4_000_000_000
@@ -141,6 +141,7 @@ def _write(file: Path, dump) -> None:
     if not enabled():
         return
     tmp = file.with_suffix(f"{file.suffix}.{os.getpid()}.tmp")
+    track(tmp)
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
@@ -149,6 +150,8 @@ def _write(file: Path, dump) -> None:
     except (OSError, ValueError, pickle.PickleError):
         tmp.unlink(missing_ok=True)  # a full disk leaves no empty or partial entry behind
         return
+    finally:
+        untrack(tmp)
     # eviction scans the folder: do it when a twentieth of the cap has been written since the last scan
     # (a recalculation writes hundreds of small entries), so the cache passes its cap by at most that
     global _written
