@@ -175,7 +175,11 @@ def test_libreoffice_tokenizes_like_tiktoken(tmp_path):
     book, results = batch_book(prompts)
     src = tmp_path / "prompts.xlsx"
     write_book(book, src)  # no cached values: LibreOffice computes every one
-    wb = open_values(libreoffice.recalculate(src, tmp_path / "lo"))
+    check_batch(open_values(libreoffice.recalculate(src, tmp_path / "lo")), prompts, results)
+
+
+def check_batch(wb, prompts, results):
+    """Each prompt's TokenIds, TokenCount and TokenError as another program computed them (wb, openpyxl)."""
     for prompt, r in zip(prompts, results):
         ids = [wb[r.ids.sheet].cell(row=r.ids.row + 1 + i, column=r.ids.col + 1).value for i in range(N_CTX)]
         sheet, cell = r.count.rsplit("!", 1)
@@ -199,11 +203,4 @@ def test_gnumeric_tokenizes_like_tiktoken(tmp_path):
     write_book(book, src)  # no cached values: Gnumeric computes every one
     r = subprocess.run(["ssconvert", "--recalc", str(src), str(out)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0 and out.exists(), r.stderr
-    wb = open_values(out)
-    for prompt, res in zip(prompts, results):
-        ids = [wb[res.ids.sheet].cell(row=res.ids.row + 1 + i, column=res.ids.col + 1).value for i in range(N_CTX)]
-        sheet, cell = res.count.rsplit("!", 1)
-        count = wb[sheet.strip("'")][cell.replace("$", "")].value
-        sheet, cell = res.error.rsplit("!", 1)
-        error = wb[sheet.strip("'")][cell.replace("$", "")].value or ""
-        check(prompt, np.array(ids, dtype=object), count, error)
+    check_batch(open_values(out), prompts, results)

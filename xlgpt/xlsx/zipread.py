@@ -65,12 +65,7 @@ def stored_bytes(z: zipfile.ZipFile, info: zipfile.ZipInfo):
     view = _mapped(z)
     if view is None:
         return _read_stored(z, info)
-    start = info.header_offset
-    header = bytes(view[start:start + 30])
-    if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise XlgptError(f"{info.filename}: its local header is missing or damaged; the workbook is damaged")
-    name_len, extra_len = struct.unpack("<HH", header[26:30])
-    begin = start + 30 + name_len + extra_len
+    begin = _data_offset(bytes(view[info.header_offset:info.header_offset + 30]), info)
     if begin + info.compress_size > len(view):
         raise XlgptError(f"{info.filename}: the file ends inside this member; the workbook is truncated")
     return view[begin:begin + info.compress_size]
@@ -114,15 +109,20 @@ def _mapped(z: zipfile.ZipFile):
 def _read_stored(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     f = z.fp
     f.seek(info.header_offset)
-    header = f.read(30)
-    if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise XlgptError(f"{info.filename}: its local header is missing or damaged; the workbook is damaged")
-    name_len, extra_len = struct.unpack("<HH", header[26:30])
-    f.seek(info.header_offset + 30 + name_len + extra_len)
+    f.seek(_data_offset(f.read(30), info))
     data = f.read(info.compress_size)
     if len(data) != info.compress_size:
         raise XlgptError(f"{info.filename}: the file ends inside this member; the workbook is truncated")
     return data
+
+
+def _data_offset(header: bytes, info: zipfile.ZipInfo) -> int:
+    """Where a member's data starts: after its local header, whose own name and extra lengths count (they
+    may differ from the central directory's)."""
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise XlgptError(f"{info.filename}: its local header is missing or damaged; the workbook is damaged")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    return info.header_offset + 30 + name_len + extra_len
 
 
 def digest(data) -> str:
