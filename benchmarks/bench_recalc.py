@@ -44,15 +44,14 @@ def digest_cost(book: Path) -> tuple[float, int]:
     """What the sheet cache's keys cost a recalculation: reading every tab's stored bytes and hashing them
     (SHA-256 on both cores, over the file mapped in memory), as the reader does before it looks anything up."""
     import zipfile
-    from xlgpt.xlsx.reader import member_digest
-    from xlgpt.xlsx.zipread import stored_bytes
+    from xlgpt.xlsx.zipread import digest, stored_bytes
     t, total = time.perf_counter(), 0
     with zipfile.ZipFile(book) as z:
         for info in z.infolist():
             if info.filename.startswith("xl/worksheets/"):
                 data = stored_bytes(z, info)
                 total += len(data)
-                member_digest(data)
+                digest(data)
     return time.perf_counter() - t, total
 
 

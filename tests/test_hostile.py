@@ -200,11 +200,11 @@ def _forge_crc(data: bytes, target_crc: int, at: int) -> bytes:
 
 def test_equal_crc32_and_sizes_are_different_cache_keys():
     """Two members with the same CRC-32 and the same sizes: their stored bytes differ, so do their keys."""
-    from xlgpt.xlsx.reader import member_digest
+    from xlgpt.xlsx.zipread import digest
     a = b"<c><v>0.5</v></c>" * 100
     b = _forge_crc(a.replace(b"0.5", b"9.5", 1), zlib.crc32(a), 50)
     assert zlib.crc32(a) == zlib.crc32(b) and len(a) == len(b) and a != b
-    assert sheet_cache.key(member_digest(a)) != sheet_cache.key(member_digest(b))
+    assert sheet_cache.key(digest(a)) != sheet_cache.key(digest(b))
 
 
 def test_forged_member_cannot_plant_numbers_in_the_cache(tiny, tmp_path):

@@ -40,11 +40,10 @@ def load(src: str, *, seed: int = 0, layers: int | None = None, fits=None) -> Ch
         if family not in FAMILY:
             raise XlgptError(f"unknown model family {family!r} in --weights {src}: use one of {', '.join(FAMILY)}")
         cfg = FAMILY[family]
-        if layers is not None:
-            keep_layers(Checkpoint(cfg, {}, src), layers, check_only=True)
-        fits(replace(cfg, n_layer=layers) if layers is not None else cfg)
+        fits(_kept(cfg, layers) if layers is not None else cfg)
         ckpt = random_checkpoint(cfg, seed=seed, source=src)
-    elif Path(src).exists():
+        return keep_layers(ckpt, layers) if layers is not None else ckpt
+    if Path(src).exists():
         ckpt = load_path(Path(src))
     elif src in HUB_REPOS:
         from .hub import checkpoint_file
@@ -58,13 +57,16 @@ def load(src: str, *, seed: int = 0, layers: int | None = None, fits=None) -> Ch
     return ckpt
 
 
-def keep_layers(ckpt: Checkpoint, k: int, check_only: bool = False) -> Checkpoint:
+def _kept(cfg: GPT2Config, k: int) -> GPT2Config:
+    """The config of the first k blocks (--layers K)."""
+    if not 1 <= k <= cfg.n_layer:
+        raise XlgptError(f"--layers {k}: this model has {cfg.n_layer} layers; give 1 to {cfg.n_layer}")
+    return replace(cfg, n_layer=k)
+
+
+def keep_layers(ckpt: Checkpoint, k: int) -> Checkpoint:
     """The first k blocks (--layers K)."""
-    if not 1 <= k <= ckpt.config.n_layer:
-        raise XlgptError(f"--layers {k}: this model has {ckpt.config.n_layer} layers; give 1 to {ckpt.config.n_layer}")
-    if check_only:
-        return ckpt
-    cfg = replace(ckpt.config, n_layer=k)
+    cfg = _kept(ckpt.config, k)
     params = {name: ckpt.params[name] for name in tensor_shapes(cfg)}
     return Checkpoint(cfg, params, ckpt.source + (f" (first {k} layers)" if k < ckpt.config.n_layer else ""))
 

@@ -367,8 +367,9 @@ def _on_sigterm(signum, frame):
 
 def main(argv=None) -> int:
     import signal
+    import threading
     args = parser().parse_args(argv)
-    if threading_main():
+    if threading.current_thread() is threading.main_thread():  # only the main thread may set a handler
         signal.signal(signal.SIGTERM, _on_sigterm)
     fail = f"xlgpt {args.command}: error:"
     try:
@@ -394,11 +395,6 @@ def main(argv=None) -> int:
         print(f"{fail} internal error ({type(e).__name__}: {e}); please report it, with XLGPT_TRACEBACK=1 "
               f"for the traceback", file=sys.stderr)
         return EXIT_BUG
-
-
-def threading_main() -> bool:
-    import threading
-    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

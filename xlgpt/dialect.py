@@ -14,15 +14,13 @@ and fails on anything else. Two rules come from running Gnumeric, which computes
 import re
 
 from .engine.functions import FUNCTIONS as _ENGINE, NEWER
-from .engine.parser import Binary, Call, Num, Ref, Unary, parse
+from .engine.parser import MAX_LENGTH as MAX_FORMULA_CHARS, MAX_NESTING, Binary, Call, Num, Ref, Unary, parse, walk
 
 # The engine's function table is the dialect; newer functions appear in files with the _xlfn. prefix.
 FUNCTIONS = frozenset(("_xlfn." + name) if name in NEWER else name for name in _ENGINE)
 # Functions that must never appear: dynamic-array functions LibreOffice 7.4 lacks, and volatile ones.
 FORBIDDEN = frozenset({"LET", "LAMBDA", "FILTER", "SEQUENCE", "XLOOKUP", "XMATCH", "TEXTSPLIT", "UNIQUE", "SORT",
                        "OFFSET", "INDIRECT", "NOW", "TODAY", "RAND", "RANDBETWEEN", "CELL", "INFO"})
-MAX_FORMULA_CHARS = 8192
-MAX_NESTING = 64
 
 _STRING = re.compile(r'"(?:[^"]|"")*"')
 _SHEET = re.compile(r"'(?:[^']|'')*'")
@@ -69,17 +67,10 @@ def not_portable(formula: str, array: bool) -> list[str]:
             return any(a is not None and ranges_under(a) for a in node.args)
         return False
 
-    stack = [parse(formula)]
-    while stack:
-        node = stack.pop()
+    for node in walk(parse(formula)):
         if isinstance(node, Call):
             if not array and node.name in SCALAR and any(a is not None and ranges_under(a) for a in node.args):
                 problems.append(f"{node.name} of a range outside an array formula")
             if node.name == "INDEX" and any(isinstance(a, Num) and a.value == 0 for a in node.args[1:3]):
                 problems.append("INDEX of a whole row or column")
-            stack.extend(a for a in node.args if a is not None)
-        elif isinstance(node, Unary):
-            stack.append(node.arg)
-        elif isinstance(node, Binary):
-            stack += [node.left, node.right]
     return problems

@@ -21,9 +21,9 @@ from .book import Book, Formulas, Texts, Values
 from .errors import XlgptError
 from .xlsx.atomic import atomic_output, exclusive
 from .xlsx import sheet_cache
-from .xlsx.reader import ReadBook, inflate, member_digest, read
+from .xlsx.reader import ReadBook, read
 from .xlsx.worksheet import sheet_data_chunks
-from .xlsx.zipread import copy_of_stored
+from .xlsx.zipread import copy_of_stored, digest, inflate, inflate_xml
 from .xlsx.zipstream import Deflated, ZipWriter
 
 
@@ -148,12 +148,12 @@ def write_back(rb: ReadBook, dest: Path, edited: set, progress=None, still_sourc
                     out.write_deflated(info.filename, _raw_member(z, info))
                 else:
                     sheet = rb.book.sheet(name)
-                    d = _new_sheet(inflate(z, info), sheet)
+                    d = _new_sheet(inflate_xml(z, info), sheet)
                     out.write_deflated(info.filename, d)
                     if not rb.sources[name].dense:
-                        digest = sheet_cache.values_digest(sheet.blocks)
-                        k = sheet_cache.key(member_digest(b"".join(d.pieces)))
-                        sheet_cache.remember_digest(k, digest)
+                        values = sheet_cache.values_digest(sheet.blocks)
+                        k = sheet_cache.key(digest(b"".join(d.pieces)))
+                        sheet_cache.remember_digest(k, values)
                         sheet_cache.remember_blocks(rb.blocks_key(k), _without_values(sheet.blocks))
         except BaseException:
             out.abandon()

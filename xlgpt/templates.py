@@ -1,11 +1,12 @@
 """Load the stage templates in templates/ and fill their placeholders."""
 
 import string
-from importlib import resources
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
+
 
 def _templates_dir():
     """Where the templates are: in an installed wheel, the package data xlgpt/stage_templates/ (setup.py puts

@@ -12,7 +12,7 @@ from ..book import Book, Formulas
 from ..errors import XlgptError
 from .evaluator import CellByCell, Context, evaluate, value
 from .functions import FUNCTIONS, UnsupportedFunction
-from .parser import Binary, Call, FormulaError, Name, Ref, Unary, parse
+from .parser import Call, FormulaError, Name, Ref, parse, walk as _walk
 from .store import Store
 from .values import NA, numeric_if_possible
 
@@ -112,20 +112,6 @@ def _check_functions(tree, sheet, block):
                              f"is not in xlgpt's dialect (see the README's function list)")
 
 
-def _walk(node):
-    """Every node of a tree; iterative, since a long formula is a deep chain of operations."""
-    stack = [node]
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, Call):
-            stack.extend(a for a in reversed(node.args) if a is not None)
-        elif isinstance(node, Unary):
-            stack.append(node.arg)
-        elif isinstance(node, Binary):
-            stack += [node.right, node.left]
-
-
 def _reads(g: Group, names: dict):
     """(sheet, r0, c0, r1, c1) rectangles, exclusive ends, that any cell of the group reads."""
     out = []
@@ -161,11 +147,11 @@ def _order(groups: list[Group], names: dict) -> list[Group]:
         for g in groups:
             reads = _reads(g, names)
             own = g.output()
-            if (g.nrows * g.ncols == 1 or g.block.kind == "array") and any(
-                    sheet == g.sheet and _overlaps(rect, own) for sheet, *rect in reads):
+            reads_itself = any(sheet == g.sheet and _overlaps(rect, own) for sheet, *rect in reads)
+            one_result = g.nrows * g.ncols == 1 or g.block.kind == "array"
+            if reads_itself and one_result:
                 raise XlgptError(f"circular reference: {g.cells()} reads its own value")
-            if g.nrows * g.ncols > 1 and g.block.kind != "array" and not g.rows and any(
-                    sheet == g.sheet and _overlaps(rect, own) for sheet, *rect in reads):
+            if reads_itself and not g.rows:
                 g.rows = _row_order(g, names)
                 if not g.rows:
                     split.append(g)  # the group reads its own cells every which way: one cell at a time

@@ -267,6 +267,20 @@ class _Parser:
         return ArrayConst(tuple(rows))
 
 
+def walk(node):
+    """Every node of a tree; iterative, since a long formula is a deep chain of operations."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, Call):
+            stack.extend(a for a in reversed(node.args) if a is not None)
+        elif isinstance(node, Unary):
+            stack.append(node.arg)
+        elif isinstance(node, Binary):
+            stack += [node.right, node.left]
+
+
 def parse(text: str):
     """Formula text without the leading '=' -> tree."""
     if len(text) > MAX_LENGTH:

@@ -22,7 +22,7 @@ from ..formula_text import relative_key, shifted
 from ..parallel import ordered_map
 from . import sheet_cache
 from .numbers_in import parse_values, parse_values_at
-from .zipread import check_size, digest, inflate as _inflate, no_dtd, read_xml, release, stored_bytes
+from .zipread import check_size, digest, inflate_xml, read_xml, release, stored_bytes
 from .xml import unescape
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -104,15 +104,9 @@ class _Strings(list):
 
 def _shared_strings(z) -> _Strings:
     out = _Strings()
-    info = z.getinfo("xl/sharedStrings.xml")
-    stored = stored_bytes(z, info)
-    try:
-        root = ET.fromstring(no_dtd(_inflate(z, info, stored), info.filename))
-    except ET.ParseError as e:
-        raise XlgptError(f"{info.filename}: not well-formed XML ({e}); the workbook is damaged") from None
-    for si in root.iter(NS + "si"):
+    for si in _xml(z, "xl/sharedStrings.xml").iter(NS + "si"):
         out.append(unescape("".join(t.text or "" for t in si.iter(NS + "t"))))
-    out.key = member_digest(stored)
+    out.key = digest(stored_bytes(z, z.getinfo("xl/sharedStrings.xml")))
     return out
 
 
@@ -133,7 +127,7 @@ def _read_sheet_part(z, name, part, strings, use_cache):
     info = z.getinfo(part)
     check_size(info)
     stored = stored_bytes(z, info)
-    k = sheet_cache.key(member_digest(stored))
+    k = sheet_cache.key(digest(stored))
     data = sheet_cache.load_array(k) if use_cache else None
     if data is not None:
         return Sheet(name, blocks=[Values(0, 0, data)]), SheetSource(part, True, k)
@@ -141,7 +135,7 @@ def _read_sheet_part(z, name, part, strings, use_cache):
     blocks = sheet_cache.load_blocks(blocks_key) if use_cache else None
     if blocks is not None:
         return Sheet(name, blocks=blocks), SheetSource(part, False, k)
-    xml = no_dtd(_inflate(z, info, stored), part)
+    xml = inflate_xml(z, info, stored)
     del stored
     release(z, info)  # the compressed pages are not needed while the XML is parsed
     try:
@@ -153,32 +147,13 @@ def _read_sheet_part(z, name, part, strings, use_cache):
         sheet = _xlgpt_layout(xml, name, strings)
         if sheet is None:
             sheet = _general(xml, name, strings)
-    except ET.ParseError as e:
-        raise XlgptError(f"sheet {name} ({part}): not well-formed XML ({e}); the workbook is damaged") from None
+    except ET.ParseError as e:  # _read_sheet puts the tab's name in front
+        raise XlgptError(f"{part}: not well-formed XML ({e}); the workbook is damaged") from None
     except (ValueError, IndexError, KeyError) as e:
-        raise XlgptError(f"sheet {name} ({part}): a cell cannot be read ({e}); the workbook is damaged") from None
+        raise XlgptError(f"{part}: a cell cannot be read ({e}); the workbook is damaged") from None
     if use_cache:
         sheet_cache.remember_blocks(blocks_key, sheet.blocks)
     return sheet, SheetSource(part, False, k)
-
-
-_DIGEST_PIECE = 16 << 20
-
-
-def member_digest(stored) -> str:
-    """The digest of a member's stored bytes, hashed on both cores: 16 MB pieces hashed apart, then the
-    pieces' digests hashed together (the split is fixed, so the digest does not depend on the machine)."""
-    if len(stored) <= _DIGEST_PIECE:
-        return digest(stored)
-    view = memoryview(stored)
-    pieces = ordered_map(lambda a: bytes.fromhex(digest(view[a:a + _DIGEST_PIECE])),
-                         range(0, len(stored), _DIGEST_PIECE))
-    return digest(b"".join(pieces) + len(stored).to_bytes(8, "little"))
-
-
-def inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """A member's bytes: bounded, CRC-checked, no DTD (zipread.py)."""
-    return no_dtd(_inflate(z, info), info.filename)
 
 
 PIECE = 1 << 20  # bytes of XML per piece parsed on a worker: its temporaries stay in the cache

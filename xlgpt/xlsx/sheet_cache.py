@@ -137,6 +137,9 @@ def _touch(file: Path) -> None:
         pass
 
 
+_written = 0  # bytes of entries written since the folder was last scanned for eviction
+
+
 def _write(file: Path, dump) -> None:
     if not enabled():
         return
@@ -159,9 +162,6 @@ def _write(file: Path, dump) -> None:
     if _written * 20 >= max_bytes():
         _written = 0
         evict(file.parent, max_bytes())
-
-
-_written = 0
 
 
 def tidy() -> None:
