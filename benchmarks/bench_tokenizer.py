@@ -19,7 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from xlgpt import engine, libreoffice, recalc, tokenize_tabs, tokenizer  # noqa: E402
+from xlgpt import engine, libreoffice, recalc  # noqa: E402
+from xlgpt.model import tokenizer  # noqa: E402
+from xlgpt.workbook import tokenize as tokenize_tabs  # noqa: E402
 from xlgpt.xlsx.packager import write_book  # noqa: E402
 
 PROMPT = "Alan Turing theorized that computers would one day become the most powerful"

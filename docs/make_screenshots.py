@@ -18,7 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from xlgpt import builder, checkpoint, libreoffice  # noqa: E402
+from xlgpt import libreoffice  # noqa: E402
+from xlgpt.model import checkpoint  # noqa: E402
+from xlgpt.workbook import builder  # noqa: E402
 from xlgpt.book import Book, Formulas, Sheet, Texts, Values  # noqa: E402
 from xlgpt.xlsx.packager import write_book  # noqa: E402
 

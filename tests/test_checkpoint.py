@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from xlgpt import checkpoint
+from xlgpt.model import checkpoint
 from xlgpt.errors import XlgptError
-from xlgpt.models import FAMILY, tensor_shapes
+from xlgpt.model.config import FAMILY, tensor_shapes
 
 
 def test_random_tiny_randomizes_every_tensor():

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from xlgpt import checkpoint, oracle
+from xlgpt.model import checkpoint, oracle
 
 
 def run(*args):

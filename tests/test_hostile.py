@@ -27,6 +27,7 @@ from safetensors.numpy import load_file, save_file
 
 from test_tokenize_formulas import REFERENCE  # tiktoken with GPT-2's own pattern and ranks, offline
 from workbook_io import named, numbers, open_values
+from xlgpt.workbook import names
 from xlgpt import libreoffice
 from xlgpt.xlsx import sheet_cache
 
@@ -440,7 +441,7 @@ def _openpyxl_view(text: str) -> str:
 def xlgpt_prompt(path: Path) -> str:
     from xlgpt import engine
     from xlgpt.xlsx.reader import read
-    return engine.read_range(read(path, use_cache=False).book, "Prompt")[0, 0]
+    return engine.read_range(read(path, use_cache=False).book, names.PROMPT)[0, 0]
 
 
 def test_control_characters_round_trip_through_xlgpt_openpyxl_and_libreoffice(tmp_path):
@@ -452,15 +453,15 @@ def test_control_characters_round_trip_through_xlgpt_openpyxl_and_libreoffice(tm
     r = xlgpt("build", "--weights", "random:tiny", "--prompt", PROMPT_WITH_CONTROLS,
               "--out", book)
     assert r.code == 0, r.err
-    shown = named(open_values(book), "Prompt")[0, 0]
+    shown = named(open_values(book), names.PROMPT)[0, 0]
     assert shown == _openpyxl_view(PROMPT_WITH_CONTROLS)
     # recalc writes text as inline strings, where openpyxl 3.1 decodes no escape at all (not even _x005F_):
     # without a character XML cannot hold and without a literal _x, it shows the prompt exactly
     plain = "a\rb\r\nc d"
-    r = xlgpt("recalc", book, "--out", tmp_path / "plain.xlsx", "--set", f"Prompt={plain}")
+    r = xlgpt("recalc", book, "--out", tmp_path / "plain.xlsx", "--set", f"{names.PROMPT}={plain}")
     assert r.code == 0, r.err
-    assert named(open_values(tmp_path / "plain.xlsx"), "Prompt")[0, 0] == plain
-    assert list(numbers(named(open_values(book), "TokenIds")).ravel()[:len(expected)]) == expected
+    assert named(open_values(tmp_path / "plain.xlsx"), names.PROMPT)[0, 0] == plain
+    assert list(numbers(named(open_values(book), names.TOKEN_IDS)).ravel()[:len(expected)]) == expected
     out = tmp_path / "again.xlsx"
     r = xlgpt("recalc", book, "--out", out, "--json")
     assert r.code == 0, r.err
@@ -476,7 +477,7 @@ def test_control_characters_round_trip_through_xlgpt_openpyxl_and_libreoffice(tm
     # exactly what LibreOffice wrote
     as_saved = PROMPT_WITH_CONTROLS.replace("\r\n", "\n").replace("\r", "\n")
     lo_ids = REFERENCE.encode_ordinary(as_saved)
-    assert list(numbers(named(open_values(saved), "TokenIds")).ravel()[:len(lo_ids)]) == lo_ids
+    assert list(numbers(named(open_values(saved), names.TOKEN_IDS)).ravel()[:len(lo_ids)]) == lo_ids
     assert xlgpt_prompt(saved) == as_saved
     r = xlgpt("recalc", saved, "--out", tmp_path / "lo-again.xlsx", "--json")
     assert r.code == 0, r.err
@@ -534,7 +535,7 @@ def test_concurrent_in_place_writers_take_turns_and_keep_both_edits(tiny, tmp_pa
     assert wb["h.0.ln_1.weight"]["A1"].value == 3.5 and wb["h.1.ln_2.bias"]["A1"].value == -2.25
     again = tmp_path / "again.xlsx"
     assert xlgpt("recalc", book, "--out", again, "--check").code == 0
-    assert np.array_equal(numbers(named(open_values(book), "Logits")), numbers(named(open_values(again), "Logits")))
+    assert np.array_equal(numbers(named(open_values(book), names.LOGITS)), numbers(named(open_values(again), names.LOGITS)))
     no_leftovers(tmp_path)
 
 
@@ -722,7 +723,7 @@ def test_a_workbook_whose_top_ids_are_errors_is_one_line(tiny, tmp_path):
     """TopIds' formulas edited into an error: recalc says which name holds what, instead of a traceback."""
     import re
     wb = openpyxl.load_workbook(tiny, read_only=True)
-    sheet, ref = next(iter(wb.defined_names["TopIds"].destinations))
+    sheet, ref = next(iter(wb.defined_names[names.TOP_IDS].destinations))
     wb.close()
     first = ref.replace("$", "").split(":")[0]
     part = _sheet_part(tiny, sheet)
@@ -733,4 +734,4 @@ def test_a_workbook_whose_top_ids_are_errors_is_one_line(tiny, tmp_path):
     book = tmp_path / "broken.xlsx"
     _write_zip(book, members)
     r = xlgpt("recalc", book, "--out", tmp_path / "out.xlsx")
-    one_line(r, EXIT_INPUT, "TopIds", "#DIV/0!")
+    one_line(r, EXIT_INPUT, names.TOP_IDS, "#DIV/0!")

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from reference import hf_logits, save_hf_model
-from xlgpt import checkpoint, oracle, tokenizer
+from xlgpt.model import checkpoint, oracle, tokenizer
+from xlgpt.model.knobs import Knobs, Steering
 
 IDS = tokenizer.encode("Mike is quick. He moves fast, and the dog sleeps.")
 TOL = 1e-5  # relative to the largest logit: transformers runs in float32, whose rounding grows with the values
@@ -37,7 +38,7 @@ def test_head_gate_zero_equals_head_output_zeroed(hf_tiny, tmp_path):
     cfg = ckpt.config
     gates = np.ones((cfg.n_layer, cfg.n_head))
     gates[1, 0] = 0
-    knobs = oracle.Knobs(head_gates=gates)
+    knobs = Knobs(head_gates=gates)
     ours = oracle.forward(ckpt.params, cfg, IDS, knobs)["logits"]
     theirs = hf_logits(hf_tiny, IDS, knobs)
     assert _max_diff(ours, theirs) < TOL
@@ -47,7 +48,7 @@ def test_head_gate_zero_equals_head_output_zeroed(hf_tiny, tmp_path):
 def test_steering_equals_vector_added_before_block(hf_tiny, tmp_path):
     ckpt = _hf_ckpt(hf_tiny, tmp_path)
     vec = np.random.default_rng(3).normal(size=ckpt.config.n_embd)
-    knobs = oracle.Knobs(steering=[oracle.Steering(layer=1, vector=vec, coeff=2.5, positions=[1, 3, 4])])
+    knobs = Knobs(steering=[Steering(layer=1, vector=vec, coeff=2.5, positions=[1, 3, 4])])
     ours = oracle.forward(ckpt.params, ckpt.config, IDS, knobs)["logits"]
     theirs = hf_logits(hf_tiny, IDS, knobs)
     assert _max_diff(ours, theirs) < TOL
@@ -60,7 +61,7 @@ def test_block_gate_zero_removes_that_block(hf_tiny, tmp_path, block):
     ckpt = _hf_ckpt(hf_tiny, tmp_path)
     gates = np.ones(ckpt.config.n_layer)
     gates[0] = 0
-    knobs = oracle.Knobs(attn_gates=gates) if block == "attn" else oracle.Knobs(mlp_gates=gates)
+    knobs = Knobs(attn_gates=gates) if block == "attn" else Knobs(mlp_gates=gates)
     theirs = hf_logits(hf_tiny, IDS, knobs)
     ours = oracle.forward(ckpt.params, ckpt.config, IDS, knobs)["logits"]
     assert _max_diff(ours, theirs) < TOL

@@ -8,7 +8,7 @@ from test_workbook import Built
 from workbook_io import open_values
 from xlgpt import engine
 from xlgpt.book import Formulas
-from xlgpt.models import tensor_shapes
+from xlgpt.model.config import tensor_shapes
 from xlgpt.xlsx.numbers import written_values
 from xlgpt.xlsx.reader import read
 

@@ -9,7 +9,9 @@ import pytest
 
 from test_workbook import REL, Built, _need_libreoffice, check_against_oracle
 from workbook_io import named, numbers, open_values
-from xlgpt import libreoffice, oracle, tokenizer
+from xlgpt.workbook import names
+from xlgpt import libreoffice
+from xlgpt.model import oracle, tokenizer
 from xlgpt.xlsx.numbers import written_values
 
 
@@ -49,7 +51,7 @@ def test_set_weight_changes_logits_as_the_oracle_does(tiny, tmp_path):
     params["h.1.mlp.c_fc.weight"][3, 2] = 2.5
     params["ln_f.bias"][4] = -0.75
     want = oracle.forward(params, tiny.ckpt.config, tiny.ids)["logits"][-1]
-    got = numbers(named(open_values(out), "Logits"))[:, 0]
+    got = numbers(named(open_values(out), names.LOGITS))[:, 0]
     assert np.max(np.abs(got - want)) <= REL * np.max(np.abs(want))
     assert np.max(np.abs(got - tiny.ref["logits"][-1])) > 1e-6, "the edit had no effect: the test proves nothing"
 
@@ -140,5 +142,5 @@ def test_recalc_again_copies_what_did_not_change(tiny, tmp_path):
     params = {k: written_values(v) for k, v in tiny.ckpt.params.items()}
     params["h.1.mlp.c_fc.weight"][3, 2] = 2.5
     want = oracle.forward(params, tiny.ckpt.config, tiny.ids)["logits"][-1]
-    got = numbers(named(open_values(third), "Logits"))[:, 0]
+    got = numbers(named(open_values(third), names.LOGITS))[:, 0]
     assert np.max(np.abs(got - want)) <= REL * np.max(np.abs(want))

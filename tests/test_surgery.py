@@ -11,8 +11,12 @@ import pytest
 
 from reference import hf_logits, save_hf_model
 from test_workbook import _need_libreoffice
-from workbook_io import named, numbers, open_values
-from xlgpt import builder, checkpoint, engine, libreoffice, oracle, refs, surgery, tokenizer
+from workbook_io import area, named, numbers, open_values
+from xlgpt import engine, libreoffice, refs
+from xlgpt.model import checkpoint, oracle, tokenizer
+from xlgpt.model.knobs import Knobs, Steering, keep_only
+from xlgpt.workbook import builder, names
+from xlgpt.workbook import lens as lens_tabs
 from xlgpt.check import check
 from xlgpt.errors import XlgptError
 from xlgpt.xlsx.numbers import written_values
@@ -31,8 +35,8 @@ def knobs_for(cfg, seed=5):
     attn[0] = 0.75
     mlp = np.ones(cfg.n_layer)
     mlp[1] = 0
-    steer = oracle.Steering(1, rng.normal(size=cfg.n_embd), 2.5, [2, 3, 4, 5])
-    return oracle.Knobs(head_gates=heads, attn_gates=attn, mlp_gates=mlp, steering=[steer])
+    steer = Steering(1, rng.normal(size=cfg.n_embd), 2.5, [2, 3, 4, 5])
+    return Knobs(head_gates=heads, attn_gates=attn, mlp_gates=mlp, steering=[steer])
 
 
 def as_written(ckpt):
@@ -53,7 +57,7 @@ def test_knobs_change_every_stage_as_the_oracle_says(tiny_cut):
     assert all(ok for _, _, ok in rows), [r for r in rows if not r[2]]
     ids = tokenizer.encode_ordinary(PROMPT)
     plain = oracle.forward(as_written(ckpt), ckpt.config, ids)["logits"][-1]
-    got = engine.read_range(book, "Logits")[:, 0]
+    got = engine.read_range(book, names.LOGITS)[:, 0]
     assert np.max(np.abs(got - plain)) > 1e-3, "the knobs had no effect: the test proves nothing"
 
 
@@ -62,7 +66,7 @@ def test_defaults_change_nothing():
     book = builder.build_workbook(ckpt, PROMPT, 16)
     ids = tokenizer.encode_ordinary(PROMPT)
     want = oracle.forward(as_written(ckpt), ckpt.config, ids)["logits"][-1]
-    got = engine.read_range(book, "Logits")[:, 0]
+    got = engine.read_range(book, names.LOGITS)[:, 0]
     assert np.max(np.abs(got - want)) <= REL * np.max(np.abs(want))
 
 
@@ -81,7 +85,7 @@ def test_the_logit_lens_is_the_oracles(tiny_cut):
         logits = engine.read_range(book, refs.qualified(tab, refs.area(6, 2, ckpt.config.n_vocab, n)))
         assert np.max(np.abs(logits.T - ref["lens"][layer, :, :])) <= REL * np.max(np.abs(ref["lens"][layer]))
     last = engine.read_range(book, refs.qualified(f"h.{n_layer - 1}.lens", refs.area(3, 2, 1, n)))[0]
-    assert int(last[n - 1]) == int(engine.read_range(book, "NextTokenId")[0, 0])  # the last block's lens predicts
+    assert int(last[n - 1]) == int(engine.read_range(book, names.NEXT_TOKEN_ID)[0, 0])  # the last block's lens predicts
 
 
 def test_knobs_against_transformers_hooks(hf_tiny, tmp_path):
@@ -92,11 +96,11 @@ def test_knobs_against_transformers_hooks(hf_tiny, tmp_path):
     heads = np.ones((cfg.n_layer, cfg.n_head))
     heads[1, 0] = 0
     vec = np.random.default_rng(3).normal(size=cfg.n_embd)
-    knobs = oracle.Knobs(head_gates=heads, steering=[oracle.Steering(1, vec, 2.5, [1, 2, 3, 4])])
+    knobs = Knobs(head_gates=heads, steering=[Steering(1, vec, 2.5, [1, 2, 3, 4])])
     book = builder.build_workbook(ckpt, PROMPT, 16, knobs=knobs)
     ids = tokenizer.encode_ordinary(PROMPT)
     theirs = hf_logits(hf_tiny, ids, knobs)
-    got = engine.read_range(book, "Logits")[:, 0]
+    got = engine.read_range(book, names.LOGITS)[:, 0]
     assert np.max(np.abs(got - theirs[len(ids) - 1])) <= 1e-5 * np.max(np.abs(theirs[len(ids) - 1]))
     assert np.max(np.abs(got - hf_logits(hf_tiny, ids)[len(ids) - 1])) > 1e-3, "no effect: the test proves nothing"
 
@@ -121,10 +125,10 @@ def test_recalc_set_gates_and_steering(tmp_path):
     heads[1, 0] = 0
     vec = np.zeros(ckpt.config.n_embd)
     vec[3] = 4.5
-    knobs = oracle.Knobs(head_gates=heads, mlp_gates=np.array([0.0, 1.0]),
-                         steering=[oracle.Steering(1, vec, 2.0, list(range(2, 16)))])
+    knobs = Knobs(head_gates=heads, mlp_gates=np.array([0.0, 1.0]),
+                         steering=[Steering(1, vec, 2.0, list(range(2, 16)))])
     want = oracle.forward(as_written(ckpt), ckpt.config, ids, knobs)["logits"][-1]
-    got = numbers(named(open_values(out), "Logits"))[:, 0]
+    got = numbers(named(open_values(out), names.LOGITS))[:, 0]
     assert np.max(np.abs(got - want)) <= REL * np.max(np.abs(want))
 
 
@@ -137,10 +141,10 @@ def test_libreoffice_computes_the_knobs_alike(tiny_cut, tmp_path):
     wb = open_values(libreoffice.recalculate(src, tmp_path / "lo"))
     ids = tokenizer.encode_ordinary(PROMPT)
     ref = oracle.forward(as_written(ckpt), ckpt.config, ids, knobs, lens=True)
-    got = numbers(named(wb, "Logits"))[:, 0]
+    got = numbers(named(wb, names.LOGITS))[:, 0]
     assert np.max(np.abs(got - ref["logits"][-1])) <= REL * np.max(np.abs(ref["logits"][-1]))
-    lens = wb["h.1.lens"]
-    top = [lens.cell(row=4, column=3 + p).value for p in range(len(ids))]
+    summary = lens_tabs.summary_area(1, engine.read_range(book, names.TOKEN_IDS).shape[0])
+    top = area(wb, summary.sheet, summary.row, summary.col, 1, len(ids))[0].tolist()
     assert top == [int(np.argmax(ref["lens"][1, p])) for p in range(len(ids))]
 
 
@@ -156,7 +160,7 @@ def test_gpt2_small_shaped_two_layers(hf_small2, tmp_path):
     assert all(ok for _, _, ok in rows), [r for r in rows if not r[2]]
     ids = tokenizer.encode_ordinary(PROMPT)
     theirs = hf_logits(hf_small2, ids, knobs)[len(ids) - 1]
-    got = engine.read_range(book, "Logits")[:, 0]
+    got = engine.read_range(book, names.LOGITS)[:, 0]
     assert np.max(np.abs(got - theirs)) <= 1e-5 * np.max(np.abs(theirs))
     plain = hf_logits(hf_small2, ids)[len(ids) - 1]
     assert np.max(np.abs(got - plain)) > 1e-3 * np.max(np.abs(plain)), "no effect: the test proves nothing"
@@ -190,8 +194,8 @@ def test_sae_row_goes_into_the_residual_stream(tmp_path):
     r, out = build(tmp_path, "--steer-sae", tmp_path / "sae", "--feature", 7, "--coeff", 3.0)
     assert r.returncode == 0, r.stderr
     wb = open_values(out)
-    assert numbers(named(wb, "Steer1"))[0].tolist() == w_dec[7].astype(np.float64).tolist()
-    assert numbers(named(wb, "SteerCoef"))[:, 0].tolist() == [1.0, 3.0]
+    assert numbers(named(wb, names.steer(1)))[0].tolist() == w_dec[7].astype(np.float64).tolist()
+    assert numbers(named(wb, names.STEER_COEF))[:, 0].tolist() == [1.0, 3.0]
     from workbook_io import area
     n = len(tokenizer.encode_ordinary(PROMPT))
     before = numbers(area(wb, "h.0.resid_post", 4, 2, n, 16))
@@ -203,7 +207,7 @@ def test_steering_sources_and_their_errors(tmp_path):
     (tmp_path / "v.csv").write_text(",".join(str(x) for x in range(16)))
     r, out = build(tmp_path, "--steer-csv", tmp_path / "v.csv", "--layer", 0, "--coeff", 0.5)
     assert r.returncode == 0, r.stderr
-    assert numbers(named(open_values(out), "Steer0"))[0].tolist() == [float(x) for x in range(16)]
+    assert numbers(named(open_values(out), names.steer(0)))[0].tolist() == [float(x) for x in range(16)]
     saelens_folder(tmp_path / "sae", 16)
     (tmp_path / "short.csv").write_text("1,2,3")
     for args, message in [
@@ -225,16 +229,16 @@ def test_steering_from_two_prompts_is_their_residual_difference(tmp_path):
     params = as_written(ckpt)
     love = oracle.forward(params, ckpt.config, tokenizer.encode_ordinary("Love"))["h.1.resid_pre"][-1]
     hate = oracle.forward(params, ckpt.config, tokenizer.encode_ordinary("Hate"))["h.1.resid_pre"][-1]
-    got = numbers(named(open_values(out), "Steer1"))[0]
+    got = numbers(named(open_values(out), names.steer(1)))[0]
     assert np.max(np.abs(got - (love - hate))) <= REL * np.max(np.abs(love - hate))
 
 
 def test_keep_only_switches_off_everything_else():
-    from xlgpt.models import FAMILY
+    from xlgpt.model.config import FAMILY
     cfg12 = FAMILY["gpt2"]
-    knobs = surgery.keep_only("mlp0,head9.1,head10.3,mlp9", cfg12)
+    knobs = keep_only("mlp0,head9.1,head10.3,mlp9", cfg12)
     assert knobs.head_gates.sum() == 2 and knobs.head_gates[9, 1] == knobs.head_gates[10, 3] == 1
     assert knobs.mlp_gates.tolist() == [1.0] + [0.0] * 8 + [1.0] + [0.0] * 2
     assert knobs.attn_gates.tolist() == [1.0] * 12
     with pytest.raises(XlgptError, match="heads 0 to 11"):
-        surgery.keep_only("head1.12", cfg12)
+        keep_only("head1.12", cfg12)

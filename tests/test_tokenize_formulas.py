@@ -16,10 +16,14 @@ import tiktoken
 from tiktoken_ext.openai_public import r50k_pat_str
 
 from test_workbook import Built, _need_gnumeric, _need_libreoffice
-from workbook_io import named, numbers, open_values
-from xlgpt import engine, libreoffice, oracle, recalc, refs, tokenize_tabs, tokenizer
+from workbook_io import area, named, numbers, open_values
+from xlgpt.workbook import names
+from xlgpt import engine, libreoffice, recalc, refs
+from xlgpt.model import oracle, tokenizer
+from xlgpt.workbook import start
+from xlgpt.workbook import tokenize as tokenize_tabs
 from xlgpt.book import Book, Sheet, Texts
-from xlgpt.stages import vocab_area, vocab_tab
+from xlgpt.workbook.vocab import vocab_area, vocab_tab
 from xlgpt.xlsx.numbers import written_values
 from xlgpt.xlsx.packager import write_book
 
@@ -62,11 +66,11 @@ def book():
 
 def tokenize(book: Book, prompt: str):
     """Set the prompt as `xlgpt recalc --set Prompt=...` does, recalculate, read the tokenizer's results."""
-    recalc.apply(book, recalc.parse_set(book, f"Prompt={prompt}"))
+    recalc.apply(book, recalc.parse_set(book, f"{names.PROMPT}={prompt}"))
     engine.recalculate(book)
-    count = engine.read_range(book, "TokenCount")[0, 0]
-    error = engine.read_range(book, "TokenError")[0, 0]
-    ids = engine.read_range(book, "TokenIds")[:, 0]
+    count = engine.read_range(book, names.TOKEN_COUNT)[0, 0]
+    error = engine.read_range(book, names.TOKEN_ERROR)[0, 0]
+    ids = engine.read_range(book, names.TOKEN_IDS)[:, 0]
     return ids, count, error
 
 
@@ -126,13 +130,13 @@ def test_recalc_set_prompt_retokenizes_and_repredicts(tiny, tmp_path):
     for k, prompt in enumerate(["If today is Monday, tomorrow is", "naïve café 😀"]):
         out = tmp_path / f"p{k}.xlsx"
         r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "recalc", str(tiny.path), "--out", str(out),
-                            "--set", f"Prompt={prompt}"], capture_output=True, text=True)
+                            "--set", f"{names.PROMPT}={prompt}"], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         wb = open_values(out)
         want = REFERENCE.encode_ordinary(prompt)
-        assert [int(i) for i in numbers(named(wb, "TokenIds"))[:len(want), 0]] == want
+        assert [int(i) for i in numbers(named(wb, names.TOKEN_IDS))[:len(want), 0]] == want
         logits = oracle.forward(params, tiny.ckpt.config, want)["logits"][-1]
-        got = numbers(named(wb, "Logits"))[:, 0]
+        got = numbers(named(wb, names.LOGITS))[:, 0]
         assert np.max(np.abs(got - logits)) <= 1e-9 * np.max(np.abs(logits))
 
 
@@ -141,12 +145,13 @@ def test_recalc_says_when_the_prompt_does_not_fit(tiny, tmp_path):
     import sys
     out = tmp_path / "long.xlsx"
     r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "recalc", str(tiny.path), "--out", str(out),
-                        "--set", "Prompt=" + "word " * 30], capture_output=True, text=True)
+                        "--set", f"{names.PROMPT}=" + "word " * 30], capture_output=True, text=True)
     progress = re.compile(r"(reading tab|evaluating|writing tab) \d+/\d+: ")
     said = [line for line in r.stderr.strip().splitlines() if not progress.match(line)]
     assert r.returncode == 1 and len(said) == 1 and said[0].startswith("xlgpt recalc: ") and "--context" in said[0]
     wb = open_values(out)  # the workbook is written, and shows the message where the prediction goes
-    assert "--context" in str(wb["Start"]["B6"].value)
+    shown = start.NEXT_TOKEN
+    assert "--context" in str(area(wb, shown.sheet, shown.row, shown.col, 1, 1)[0, 0])
 
 
 def batch_book(prompts: list[str]) -> tuple[Book, list]:

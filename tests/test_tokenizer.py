@@ -2,7 +2,7 @@
 
 import pytest
 
-from xlgpt import tokenizer
+from xlgpt.model import tokenizer
 from xlgpt.errors import XlgptError
 
 

@@ -9,10 +9,14 @@ import numpy as np
 import pytest
 
 from workbook_io import area, named, numbers, open_values
-from xlgpt import builder, checkpoint, dialect, libreoffice, oracle, tokenizer
-from xlgpt.stages import position_stages
-from xlgpt.layout import FIRST_COL, HEADER_ROWS
-from xlgpt.models import tensor_shapes
+from xlgpt.workbook import names
+from xlgpt import dialect, libreoffice
+from xlgpt.engine.parser import MAX_LENGTH, MAX_NESTING
+from xlgpt.model import checkpoint, oracle, tokenizer
+from xlgpt.workbook import builder
+from xlgpt.workbook.builder import position_stages
+from xlgpt.workbook import attention
+from xlgpt.model.config import tensor_shapes
 from xlgpt.xlsx.numbers import written_values
 from xlgpt.xlsx.packager import write_book
 
@@ -52,21 +56,22 @@ def tiny_lo(tiny, tmp_path_factory):
     return open_values(libreoffice.recalculate(tiny.path, tmp_path_factory.mktemp("tiny_lo")))
 
 
-def _grid(wb, tab, col, ncols, n):
-    return numbers(area(wb, tab, HEADER_ROWS, col, n, ncols))
+def _grid(wb, where, n):
+    """The first n rows (the prompt's positions) of an area of a position tab, as numbers."""
+    return numbers(area(wb, where.sheet, where.row, where.col, n, where.ncols))
 
 
 def check_against_oracle(wb, built):
     """Every stage, the attention patterns, Logits, TopIds and TopProbs against the oracle."""
     cfg, n = built.ckpt.config, len(built.ids)
-    for tab, col, width, name in position_stages(cfg):
-        got, want = _grid(wb, tab, col, width, n), built.ref[name]
+    for where, name in position_stages(cfg, built.n_ctx):
+        got, want = _grid(wb, where, n), built.ref[name]
         diff = np.max(np.abs(got - want))
-        assert diff <= REL * np.max(np.abs(want)), f"{tab}: max difference {diff:.3g} from the oracle"
+        assert diff <= REL * np.max(np.abs(want)), f"{where.sheet}: max difference {diff:.3g} from the oracle"
     for i in range(cfg.n_layer):
         for tab, name in ((f"h.{i}.attn.scores", "attn.scores"), (f"h.{i}.attn.probs", "attn.probs")):
             for h in range(cfg.n_head):
-                got = _grid(wb, tab, FIRST_COL + h * (built.n_ctx + 1), n, n)
+                got = _grid(wb, attention.head_area(tab, h, built.n_ctx), n)[:, :n]
                 want = built.ref[f"h.{i}.{name}"][h]
                 causal = np.tril(np.ones((n, n), dtype=bool))
                 diff = np.max(np.abs(got - want)[causal])
@@ -75,16 +80,16 @@ def check_against_oracle(wb, built):
                     assert np.all(got[~causal] == -1e30), f"{tab} head {h}: the causal mask is missing"
                 else:
                     assert np.all(got[~causal] == 0), f"{tab} head {h}: masked keys have weight"
-    logits = numbers(named(wb, "Logits"))[:, 0]
+    logits = numbers(named(wb, names.LOGITS))[:, 0]
     want = built.ref["logits"][-1]
     assert logits.shape == (cfg.n_vocab,)
     diff = np.max(np.abs(logits - want))
     assert diff <= REL * np.max(np.abs(want)), f"Logits: max difference {diff:.3g}"
-    assert numbers(named(wb, "TopIds"))[:, 0].astype(int).tolist() == built.ref_top_ids.tolist()
-    np.testing.assert_allclose(numbers(named(wb, "TopProbs"))[:, 0], built.ref_top_probs, rtol=REL, atol=0)
-    assert named(wb, "NextToken")[0, 0] == tokenizer.token_text(built.ref_top_ids[0])
-    assert named(wb, "TokenIds")[:n, 0].tolist() == built.ids
-    assert named(wb, "TokenCount")[0, 0] == n
+    assert numbers(named(wb, names.TOP_IDS))[:, 0].astype(int).tolist() == built.ref_top_ids.tolist()
+    np.testing.assert_allclose(numbers(named(wb, names.TOP_PROBS))[:, 0], built.ref_top_probs, rtol=REL, atol=0)
+    assert named(wb, names.NEXT_TOKEN)[0, 0] == tokenizer.token_text(built.ref_top_ids[0])
+    assert named(wb, names.TOKEN_IDS)[:n, 0].tolist() == built.ids
+    assert named(wb, names.TOKEN_COUNT)[0, 0] == n
 
 
 @pytest.mark.libreoffice
@@ -128,7 +133,7 @@ def test_formulas_stay_in_the_dialect(tiny):
         used = dialect.functions_in(f)
         assert used <= dialect.FUNCTIONS, f"{part}: {sorted(used - dialect.FUNCTIONS)} outside the dialect in ={f}"
         assert not used & dialect.FORBIDDEN
-        assert len(f) <= dialect.MAX_FORMULA_CHARS and dialect.nesting(f) <= dialect.MAX_NESTING, f
+        assert len(f) <= MAX_LENGTH and dialect.nesting(f) <= MAX_NESTING, f
         seen |= used
     assert {"MMULT", "INDEX", "EXP", "SUMPRODUCT", "TANH", "VARP", "LARGE", "MATCH"} <= seen
 
@@ -168,8 +173,8 @@ def test_gpt2_small_has_every_tab():
     assert len(names) >= 150 and len(set(names)) == len(names)
     assert set(tensor_shapes(ckpt.config)) <= set(names)
     assert all(len(n) <= 31 and not set(n) & set(":\\/?*[]") for n in names)
-    assert {"Prompt", "TokenIds", "TokenCount", "NextTokenId", "NextToken", "TopIds", "TopTokens", "TopProbs",
-            "Logits"} <= set(book.names)
+    assert {names.PROMPT, names.TOKEN_IDS, names.TOKEN_COUNT, names.NEXT_TOKEN_ID, names.NEXT_TOKEN, names.TOP_IDS, names.TOP_TOKENS, names.TOP_PROBS,
+            names.LOGITS} <= set(book.names)
 
 
 @pytest.mark.heavy

@@ -3,12 +3,13 @@ stage by stage."""
 
 import numpy as np
 
-from . import engine, oracle, refs, surgery
+from . import engine, refs
 from .book import Book
-from .checkpoint import config_from_shapes
-from .layout import HEADER_ROWS
-from .models import tensor_shapes
-from .stages import position_stages
+from .model import oracle
+from .model.checkpoint import config_from_shapes
+from .model.config import tensor_shapes
+from .workbook import names, surgery
+from .workbook.builder import position_stages
 
 REL = 1e-9
 
@@ -23,26 +24,25 @@ def workbook_model(book: Book):
     cfg = config_from_shapes(params, "the workbook")
     for name, shape in tensor_shapes(cfg).items():
         params[name] = np.asarray(params[name], dtype=np.float64).reshape(shape)
-    count = int(engine.read_range(book, "TokenCount")[0, 0])
-    ids = engine.read_range(book, "TokenIds")[:count, 0].astype(int).tolist()
+    count = int(engine.read_range(book, names.TOKEN_COUNT)[0, 0])
+    ids = engine.read_range(book, names.TOKEN_IDS)[:count, 0].astype(int).tolist()
     return params, cfg, ids
 
 
 def check(book: Book) -> list[tuple[str, float, bool]]:
     """(stage, max difference relative to the stage's largest value, within 1e-9) for every stage."""
     params, cfg, ids = workbook_model(book)
-    n_ctx = engine.read_range(book, "TokenIds").shape[0]
+    n_ctx = engine.read_range(book, names.TOKEN_IDS).shape[0]
     ref = oracle.forward(params, cfg, ids, surgery.read_knobs(book, cfg, n_ctx))
     n = len(ids)
     rows = []
-    for tab, col, width, name in position_stages(cfg):
-        got = engine.read_range(book, refs.qualified(tab, refs.area(HEADER_ROWS, col, n, width)))
-        rows.append(_compare(tab, got, ref[name]))
-    rows.append(_compare("Logits", engine.read_range(book, "Logits")[:, 0], ref["logits"][-1]))
-    top_ids, top_probs = oracle.top_k(ref["logits"][-1], len(engine.read_range(book, "TopIds")))
-    got_ids = engine.read_range(book, "TopIds")[:, 0]
-    rows.append(("TopIds", float(np.sum(got_ids != top_ids)), bool(np.array_equal(got_ids, top_ids))))
-    rows.append(_compare("TopProbs", engine.read_range(book, "TopProbs")[:, 0], top_probs))
+    for area, name in position_stages(cfg, n_ctx):
+        rows.append(_compare(area.sheet, engine.read_range(book, area.rows(0, n).ref()), ref[name]))
+    rows.append(_compare(names.LOGITS, engine.read_range(book, names.LOGITS)[:, 0], ref["logits"][-1]))
+    top_ids, top_probs = oracle.top_k(ref["logits"][-1], len(engine.read_range(book, names.TOP_IDS)))
+    got_ids = engine.read_range(book, names.TOP_IDS)[:, 0]
+    rows.append((names.TOP_IDS, float(np.sum(got_ids != top_ids)), bool(np.array_equal(got_ids, top_ids))))
+    rows.append(_compare(names.TOP_PROBS, engine.read_range(book, names.TOP_PROBS)[:, 0], top_probs))
     return rows
 
 

@@ -2,15 +2,17 @@
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
 
 import numpy as np
 
-from . import __version__, tokenizer
+from . import __version__
 from .errors import XlgptError
+from .model import tokenizer
+from .prediction import prediction_json, print_prediction
+from .workbook import names
 
 
 def _weights_args(p: argparse.ArgumentParser, default: str) -> None:
@@ -19,22 +21,6 @@ def _weights_args(p: argparse.ArgumentParser, default: str) -> None:
                         f"random, or random:NAME with NAME a family size incl. tiny (default: {default})")
     p.add_argument("--seed", type=int, default=0, help="seed for --weights random (default: 0)")
     p.add_argument("--layers", type=int, metavar="K", help="keep only the first K blocks")
-
-
-def prediction_json(token_ids, ids, probs, logits) -> dict:
-    """The shape every command that reports a prediction prints with --json."""
-    return {"token_ids": [int(i) for i in token_ids],
-            "top": [{"id": int(i), "token": tokenizer.token_text(i), "prob": float(p), "logit": float(logits[int(i)])}
-                    for i, p in zip(ids, probs)]}
-
-
-def print_prediction(pred: dict, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(pred, ensure_ascii=False))
-        return
-    print(f"{len(pred['token_ids'])} tokens: {pred['token_ids']}")
-    for rank, t in enumerate(pred["top"], 1):
-        print(f"{rank:3d}. {t['prob']:8.4%}  {t['id']:6d}  {t['token']!r}")
 
 
 def cmd_tokenize(a) -> None:
@@ -47,7 +33,7 @@ def cmd_tokenize(a) -> None:
 
 
 def cmd_predict(a) -> None:
-    from . import checkpoint, oracle
+    from .model import checkpoint, oracle
     ids = _prompt_ids(a.prompt)
     ckpt = checkpoint.load(a.weights, seed=a.seed, layers=a.layers)
     if len(ids) > ckpt.config.n_ctx:
@@ -58,33 +44,6 @@ def cmd_predict(a) -> None:
 
 
 DEFAULT_PROMPT = "If today is Monday, tomorrow is"
-
-
-def workbook_prediction(book) -> dict:
-    """The prediction as the workbook computed it, in predict --json's shape."""
-    count = int(_numbers(book, "TokenCount")[0])
-    ids = _numbers(book, "TokenIds")[:count]
-    top = _numbers(book, "TopIds")
-    probs = _numbers(book, "TopProbs")
-    logits = _numbers(book, "Logits")
-    if not (top.size and np.all((top >= 0) & (top < logits.size) & (top == np.round(top)))):
-        raise XlgptError(f"the workbook's TopIds are not token ids ({top.tolist()[:3]}...); its formulas were edited")
-    return prediction_json(ids, top, probs, logits)
-
-
-def _numbers(book, name: str):
-    """A defined name's values as numbers, or one line naming the first cell that holds something else."""
-    from . import engine
-    values = engine.read_range(book, name)
-    flat = values.ravel()
-    if flat.dtype != np.float64:
-        for i, v in enumerate(flat):
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                shown = str(v) if isinstance(v, str) and v.startswith("#") else repr(v)
-                raise XlgptError(f"the workbook's {name} ({book.names.get(name, name)}) holds {shown} at its cell "
-                                 f"{i + 1}, not a number: fix the cells it reads, or build the workbook again")
-        flat = flat.astype(np.float64)
-    return flat
 
 
 def _output_path(a):
@@ -116,17 +75,19 @@ def _writable(out, force: bool):
 
 def cmd_recalc(a) -> int:
     from . import engine, recalc
+    from .prediction import workbook_prediction
     from pathlib import Path
     out = _output_path(a)
     rb = recalc.recalculate_file(Path(a.book), out, a.set or [], progress=_Progress)
-    if not {"TokenIds", "TokenCount", "TopIds", "TopProbs", "Logits"} <= set(rb.book.names):
+    if not set(names.PREDICTION) <= set(rb.book.names):
         # any workbook in the dialect recalculates; only xlgpt's have a prediction to show
         if a.check:
-            raise XlgptError(f"{a.book} is not an xlgpt workbook (no TokenIds, TopIds, Logits): nothing to --check")
+            raise XlgptError(f"{a.book} is not an xlgpt workbook (no {', '.join(names.PREDICTION)}): "
+                             f"nothing to --check")
         cells = sum(b.nrows * b.ncols for s in rb.book.sheets for b in s.blocks if hasattr(b, "nrows"))
         print(json.dumps({"formula_cells": cells, "out": str(out)}) if a.json else f"recalculated {cells:,} formula cells into {out}")
         return
-    error = engine.read_range(rb.book, "TokenError")[0, 0] if "TokenError" in rb.book.names else ""
+    error = engine.read_range(rb.book, names.TOKEN_ERROR)[0, 0] if names.TOKEN_ERROR in rb.book.names else ""
     if error:  # the prompt does not fit this workbook: no prediction to show, the workbook says why
         print(f"xlgpt recalc: {error} ({out} is written and shows this where the prediction goes)", file=sys.stderr)
         return 1
@@ -149,110 +110,33 @@ def cmd_recalc(a) -> int:
 
 def cmd_generate(a) -> None:
     from pathlib import Path
-    if not (math.isfinite(a.temperature) and a.temperature >= 0):
-        raise XlgptError(f"--temperature {a.temperature}: give 0 (greedy) or a positive number")
-    if a.tokens < 0 or a.top_k < 0:
-        raise XlgptError("--tokens and --top-k are counts: give 0 or more")
-    from . import engine, recalc, tokenizer
-    from .xlsx.reader import read
-    src = Path(a.book)
-    if not src.is_file():
-        raise XlgptError(f"{src}: no such workbook")
-    book = read(src).book
-    if not {"Prompt", "TokenError", "NextTokenId"} <= book.names.keys():
-        raise XlgptError(f"{src}: not an xlgpt workbook with its tokenizer in formulas (no Prompt, TokenError "
-                         f"or NextTokenId): build it again with this xlgpt")
-    engine.recalculate(book)
-    rng = np.random.default_rng(a.seed)
-    text = str(engine.read_range(book, "Prompt")[0, 0])
-    print(text, end="", flush=True)
-    for _ in range(a.tokens):
-        error = engine.read_range(book, "TokenError")[0, 0]
-        if error:
-            print(file=sys.stderr)
-            raise XlgptError(str(error))
-        nxt = _choose(engine, book, a, rng)
-        # the token's text goes onto the prompt, and the workbook's formulas tokenize it again
-        text += tokenizer.token_text(nxt)
-        print(tokenizer.token_text(nxt), end="", flush=True)
-        recalc.apply(book, recalc.parse_set(book, f"Prompt={text}"))
-        engine.recalculate(book)
-    print()
-
-
-def _choose(engine, book, a, rng) -> int:
-    """The next token from the workbook's values: its top token, or a sample of its logits."""
-    if a.temperature <= 0:
-        return int(_numbers(book, "NextTokenId")[0])
-    logits = _numbers(book, "Logits")
-    top = np.argsort(-logits, kind="stable")[:a.top_k] if a.top_k else np.arange(len(logits))
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        # (logit - max) / T is 0 for the best and at most 0 elsewhere: a tiny T gives -inf there, not NaN
-        p = np.exp((logits[top] - logits[top].max()) / a.temperature)
-    p = np.where(np.isfinite(p), p, 0.0)
-    return int(rng.choice(top, p=p / p.sum()))
+    from .generate import generate
+    generate(Path(a.book), a.tokens, a.temperature, a.top_k, a.seed)
 
 
 def cmd_build(a) -> None:
-    import time
     from pathlib import Path
-    from . import builder, checkpoint
+    from .model import checkpoint, knobs
+    from .workbook import builder
     from .xlsx.packager import write_book
     out = Path(a.out) if a.out else Path("output") / f"{_slug(a.weights)}-{a.context}.xlsx"
     if not a.out:
         out.parent.mkdir(exist_ok=True)
     _writable(out, a.force)
-    if not math.isfinite(a.coeff):
-        raise XlgptError(f"--coeff {a.coeff}: the steering coefficient must be a finite number")
     t0 = time.perf_counter()
     ckpt = checkpoint.load(a.weights, seed=a.seed, layers=a.layers,
                            fits=lambda cfg: builder.check_capacity(cfg, a.context, a.word_bytes))
     n_params = ckpt.n_params
-    knobs = _knobs(a, ckpt)
-    book = builder.build_workbook(ckpt, a.prompt, a.context, a.word_bytes, knobs, a.lens)
+    surgery = knobs.from_options(
+        ckpt.config, a.keep_only, a.steer_sae, a.steer_csv, a.steer_prompts, a.layer, a.feature, a.coeff,
+        prompts_vector=lambda layer: builder.steering_from_prompts(a.weights, a.seed, *a.steer_prompts, layer,
+                                                                   a.context, a.word_bytes))
+    book = builder.build_workbook(ckpt, a.prompt, a.context, a.word_bytes, surgery, a.lens)
     # the engine's cached values are in every formula cell: Excel can show them without recalculating
     write_book(book, out, full_calc_on_load=False, progress=_Progress("writing tab"))
     size = out.stat().st_size / 1e6
     print(f"wrote {out}: {len(book.sheets)} tabs, {n_params:,} weight cells, {size:,.1f} MB "
           f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-
-
-def _knobs(a, ckpt):
-    """The Surgery tab's starting values from --keep-only and the --steer-* options."""
-    from . import surgery
-    from .oracle import Knobs, Steering
-    cfg = ckpt.config
-    knobs = surgery.keep_only(a.keep_only, cfg) if a.keep_only else Knobs()
-    sources = [x for x in ("steer_sae", "steer_prompts", "steer_csv") if getattr(a, x)]
-    if len(sources) > 1:
-        raise XlgptError("give one steering source: --steer-sae, --steer-prompts or --steer-csv")
-    if not sources:
-        if a.layer is not None or a.feature is not None:
-            raise XlgptError("--layer and --feature go with a steering source: --steer-sae, --steer-prompts or --steer-csv")
-        return knobs
-    layer = a.layer
-    sae = None
-    if a.steer_sae:
-        from pathlib import Path
-        from . import hub
-        sae = Path(a.steer_sae) if Path(a.steer_sae).exists() else hub.sae_folder(a.steer_sae)
-    if sae is not None and layer is None:
-        layer = surgery.sae_layer(sae)
-    if layer is None:
-        raise XlgptError("say which block to steer: --layer L")
-    if not 0 <= layer < cfg.n_layer:
-        raise XlgptError(f"--layer {layer}: this model has layers 0 to {cfg.n_layer - 1}")
-    if a.steer_sae:
-        if a.feature is None:
-            raise XlgptError("--steer-sae needs --feature F (the SAE feature whose decoder row to add)")
-        vector = surgery.sae_decoder_row(sae, a.feature, cfg.n_embd)
-    elif a.steer_csv:
-        vector = surgery.csv_vector(a.steer_csv, cfg.n_embd)
-    else:
-        from . import builder
-        vector = builder.steering_from_prompts(a.weights, a.seed, *a.steer_prompts, layer, a.context, a.word_bytes)
-    knobs.steering = [Steering(layer, vector, a.coeff, None)]
-    return knobs
 
 
 class _Progress:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import tiktoken
 
-from .errors import XlgptError
+from ..errors import XlgptError
 
-RANKS_FILE = Path(__file__).parent / "data" / "gpt2.tiktoken"
+RANKS_FILE = Path(__file__).parent.parent / "data" / "gpt2.tiktoken"
 RANKS_SHA256 = "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"
 # GPT-2's pre-tokenization: contractions, letters, numbers, other, whitespace not followed by non-space, whitespace.
 SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""

@@ -1,4 +1,8 @@
-"""Load the stage templates in templates/ and fill their placeholders."""
+"""Load the stage templates in templates/ and fill their placeholders.
+
+templates/NAME.toml holds the formulas (and the titles) of the stage module workbook/NAME.py: the template
+decides each formula's text and its kind (shared, array, cell); the module decides where it goes.
+"""
 
 import string
 import tomllib
@@ -14,7 +18,7 @@ def _templates_dir():
     installed = resources.files("xlgpt") / "stage_templates"
     if installed.is_dir():
         return installed
-    checkout = Path(__file__).resolve().parent.parent / "templates"
+    checkout = Path(__file__).resolve().parents[2] / "templates"
     if checkout.is_dir():
         return checkout
     raise FileNotFoundError("xlgpt's formula templates are missing from this installation: reinstall xlgpt")
@@ -27,12 +31,14 @@ TEMPLATES_DIR = _templates_dir()
 class Template:
     stage: str
     block: str
-    formula: str
-    kind: str
+    formula: str = ""  # empty for an entry that only titles a tab of constants
+    kind: str = ""
     title: str = ""
     equation: str = ""
 
     def fill(self, **values) -> str:
+        if not self.formula:
+            raise KeyError(f"template {self.stage}.{self.block} has no formula")
         return _fill(self.formula, values, f"{self.stage}.{self.block}")
 
     def header(self, **values) -> tuple[str, str]:
@@ -52,6 +58,6 @@ def _fill(text: str, values: dict, where: str) -> str:
 def stage(name: str) -> dict[str, Template]:
     """templates/NAME.toml as {block: Template}."""
     data = tomllib.loads((TEMPLATES_DIR / f"{name}.toml").read_text(encoding="utf-8"))
-    return {block: Template(stage=name, block=block, formula=t["formula"], kind=t["kind"],
+    return {block: Template(stage=name, block=block, formula=t.get("formula", ""), kind=t.get("kind", ""),
                             title=t.get("title", ""), equation=t.get("equation", ""))
             for block, t in data.items()}

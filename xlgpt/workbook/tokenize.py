@@ -1,4 +1,4 @@
-"""GPT-2's tokenizer as formulas: the Prompt cell -> token ids, laid out from templates/tokenize.toml.
+"""GPT-2's tokenizer as formulas (templates/tokenize.toml): the Prompt cell -> token ids, laid out from templates/tokenize.toml.
 
     Prompt -> chars (a row per character: code point, UTF-8 bytes, class, the pre-tokenizer's scan)
            -> words (a row per pre-token: its bytes as byte-level tokens)
@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import refs, tokenizer
-from .book import Book, Formulas, Sheet, Texts, Values
-from .layout import HEADER_ROWS, Area
+from .. import refs
+from ..book import Book, Sheet, Texts, Values
+from ..model import tokenizer
+from . import names, start
+from .grid import HEADER_ROWS, Area, place, titled
 from .templates import stage
 
 NO_MERGE = 1e9  # the rank of a pair that makes no token (as the templates write it, 1E+9)
@@ -66,7 +68,7 @@ class Tokenized:
     error: str  # the TokenError cell
 
 
-def tokenizer_tabs(book: Book, n_ctx: int, word_bytes: int, vocab: Area, prompt: str = "Prompt",
+def tokenizer_tabs(book: Book, n_ctx: int, word_bytes: int, vocab: Area, prompt: str = names.PROMPT,
                    prefix: str = "") -> Tokenized:
     """Add the tokenizer's tabs (chars, words, bpe, Tokens) to book; lookup_tabs adds the tables later.
 
@@ -97,9 +99,8 @@ def table_refs() -> dict[str, str]:
 def lookup_tabs(book: Book) -> None:
     """The tables: bytes, classes, merges (after the formula tabs, as the vocabulary is)."""
     s = book.add(Sheet("bytes", col_widths={0: 7, 1: 9, 2: 9}, freeze=(HEADER_ROWS, 0)))
-    s.add(Texts(0, 0, [["bytes: every byte's own token"]], style="title"))
-    s.add(Texts(1, 0, [["GPT-2 shows byte b as a printable symbol (a space is Ġ) and gives each byte a token: "
-                        "BPE starts from these."]], style="note"))
+    t = stage("tokenize")
+    titled(s, t["bytes"])
     s.add(Texts(2, 0, [["byte", "symbol", "token"]], style="bold"))
     s.add(Values(HEADER_ROWS, 0, np.arange(256, dtype=float)[:, None]))
     s.add(Texts(HEADER_ROWS, 1, [[c] for c in tokenizer.byte_symbols()]))
@@ -107,22 +108,18 @@ def lookup_tabs(book: Book) -> None:
 
     starts, classes = tokenizer.char_class_ranges()
     s = book.add(Sheet("classes", col_widths={0: 12, 1: 7, 2: 9}, freeze=(HEADER_ROWS, 0)))
-    s.add(Texts(0, 0, [["classes: the character classes of GPT-2's pre-tokenizer, by code point range"]], style="title"))
-    s.add(Texts(1, 0, [[f"1 letter (\\p{{L}}), 2 number (\\p{{N}}), 3 space (\\s), 4 other; each row from its code "
-                        f"point to the next row's (Unicode {tokenizer.UNICODE_VERSION})"]], style="note"))
+    titled(s, t["classes"], unicode_version=tokenizer.UNICODE_VERSION)
     s.add(Texts(2, 0, [["from", "class", "name"]], style="bold"))
     n = len(starts)
     s.add(Values(HEADER_ROWS, 0, np.array(starts, dtype=float)[:, None]))
     s.add(Values(HEADER_ROWS, 1, np.array(classes, dtype=float)[:, None]))
-    names = {1: "letter", 2: "number", 3: "space", 4: "other"}
-    s.add(Texts(HEADER_ROWS, 2, [[names[c]] for c in classes]))
+    class_names = {1: "letter", 2: "number", 3: "space", 4: "other"}
+    s.add(Texts(HEADER_ROWS, 2, [[class_names[c]] for c in classes]))
 
     left, right, merged = tokenizer.merge_pairs()
     n = len(left)
     s = book.add(Sheet("merges", col_widths={0: 8, 1: 8, 2: 8, 3: 13}, freeze=(HEADER_ROWS, 0)))
-    s.add(Texts(0, 0, [["merges: every pair of tokens that makes a token, by key"]], style="title"))
-    s.add(Texts(1, 0, [[f"key = left * {tokenizer.N_VOCAB} + right, ascending, so MATCH(key, keys, 1) is a binary "
-                        "search; the token the pair makes is also the pair's rank: lower merges first"]], style="note"))
+    titled(s, t["merges"], n_vocab=tokenizer.N_VOCAB)
     s.add(Texts(2, 0, [["left", "right", "token", "key"]], style="bold"))
     key = left.astype(np.float64) * tokenizer.N_VOCAB + right
     s.add(Values(HEADER_ROWS, 0, np.stack([left, right, merged], axis=1).astype(np.float64)))
@@ -140,9 +137,7 @@ LABELS = {"i": "position", "utf8_length": "utf-8 length", "bytes": "utf-8 bytes"
 def _chars_tab(book: Book, t, name: str, n_chars: int, tables: dict) -> _Columns:
     cols = _Columns(name, CHAR_COLUMNS, n_chars, {"bytes": 4})
     s = book.add(Sheet(name, col_widths={1: 6}, freeze=(HEADER_ROWS, 2)))
-    title, equation = t["char"].header()
-    s.add(Texts(0, 0, [[title]], style="title"))
-    s.add(Texts(1, 0, [[equation]], style="note"))
+    titled(s, t["char"])
     s.add(Texts(2, 0, [[LABELS.get(n, n) for n in CHAR_COLUMNS[:9]]], style="bold"))
     s.add(Texts(2, cols.col["class"], [[LABELS.get(n, n) for n in CHAR_COLUMNS[9:]]], style="bold"))
     s.add(Values(HEADER_ROWS, 0, np.arange(1, n_chars + 1, dtype=float)[:, None]))
@@ -152,7 +147,7 @@ def _chars_tab(book: Book, t, name: str, n_chars: int, tables: dict) -> _Columns
     for name in CHAR_COLUMNS[1:]:
         a = cols.area(name)
         template = t["byte" if name == "bytes" else name]
-        s.add(Formulas(a.row, a.col, a.nrows, a.ncols, template.fill(**fill), template.kind))
+        place(s, template, a, **fill)
     return cols
 
 
@@ -164,9 +159,7 @@ WORD_COLUMNS = ["p", "first", "chars", "text", "byte_start", "byte_count", "slot
 def _words_tab(book: Book, t, name: str, n_words: int, word_bytes: int, chars: _Columns, tables: dict) -> _Columns:
     cols = _Columns(name, WORD_COLUMNS, n_words, {"slots": word_bytes})
     s = book.add(Sheet(name, col_widths={3: 14}, freeze=(HEADER_ROWS, 4)))
-    title, equation = t["first"].header()
-    s.add(Texts(0, 0, [[title]], style="title"))
-    s.add(Texts(1, 0, [[equation]], style="note"))
+    titled(s, t["first"])
     s.add(Texts(2, 0, [["word", "first char", "chars", "text", "byte start", "bytes", "token of byte j"]],
                 style="bold"))
     s.add(Values(HEADER_ROWS, 0, np.arange(1, n_words + 1, dtype=float)[:, None]))
@@ -177,7 +170,7 @@ def _words_tab(book: Book, t, name: str, n_words: int, word_bytes: int, chars: _
     for name in WORD_COLUMNS[1:]:
         a = cols.area(name)
         template = t["slot" if name == "slots" else name]
-        s.add(Formulas(a.row, a.col, a.nrows, a.ncols, template.fill(**fill), template.kind))
+        place(s, template, a, **fill)
     return cols
 
 
@@ -204,18 +197,16 @@ def chars_rows(n_ctx: int, word_bytes: int) -> int:
 def _bpe_tab(book: Book, t, name: str, n_words: int, word_bytes: int, words: _Columns, tables: dict) -> _Bpe:
     w, steps = word_bytes, word_bytes - 1
     s = book.add(Sheet(name, col_widths={1: 14}, freeze=(HEADER_ROWS, 2)))
-    title, equation = t["rank"].header(steps=steps, word_bytes=w)
-    s.add(Texts(0, 0, [[title]], style="title"))
-    s.add(Texts(1, 0, [[equation]], style="note"))
+    titled(s, t["rank"], steps=steps, word_bytes=w)
     s.add(Texts(2, 0, [["word", "text"]], style="bold"))
     s.add(Values(HEADER_ROWS, 0, np.arange(1, n_words + 1, dtype=float)[:, None]))
-    s.add(Formulas(HEADER_ROWS, 1, n_words, 1, words.fill(other_sheet=True)["text"], "shared"))
+    place(s, t["word_text"], Area(name, HEADER_ROWS, 1, n_words, 1), text=words.fill(other_sheet=True)["text"])
     r = HEADER_ROWS
     source = words.area("slots")  # the symbols a step starts from
     col = 2
     for step in range(1, steps + 1):
         ranks = Area(name, r, col, n_words, w - 1)
-        lowest, place = Area(name, r, col + w - 1, n_words, 1), Area(name, r, col + w, n_words, 1)
+        lowest, where = Area(name, r, col + w - 1, n_words, 1), Area(name, r, col + w, n_words, 1)
         merged = Area(name, r, col + w + 1, n_words, w)
         s.add(Texts(2, ranks.col, [[f"step {step}: pair ranks"]], style="bold"))
         s.add(Texts(2, lowest.col, [["lowest", "place", f"after step {step}"]], style="bold"))
@@ -224,22 +215,18 @@ def _bpe_tab(book: Book, t, name: str, n_words: int, word_bytes: int, words: _Co
         right = refs.cell(source.row, source.col + 1)
         if source.sheet != name:
             left, right = refs.qualified(source.sheet, left), refs.qualified(source.sheet, right)
-        s.add(Formulas(ranks.row, ranks.col, n_words, w - 1, t["rank"].fill(left=left, right=right, **tables), "shared"))
+        place(s, t["rank"], ranks, left=left, right=right, **tables)
         row_of_ranks = ranks.row_of_first(other_sheet=False)
-        s.add(Formulas(r, lowest.col, n_words, 1, t["lowest"].fill(ranks=row_of_ranks), "shared"))
-        s.add(Formulas(r, place.col, n_words, 1, t["place"].fill(ranks=row_of_ranks, lowest=lowest.first(False)),
-                       "shared"))
-        s.add(Formulas(merged.row, merged.col, n_words, w, t["merged"].fill(
-            sym=left, sym_right=right, width=w, j=refs.cell(r - 1, merged.col, abs_row=True),
-            place_col=refs.cell(r, place.col, abs_col=True), lowest_col=refs.cell(r, lowest.col, abs_col=True)),
-            "shared"))
+        place(s, t["lowest"], lowest, ranks=row_of_ranks)
+        place(s, t["place"], where, ranks=row_of_ranks, lowest=lowest.first(False))
+        place(s, t["merged"], merged, sym=left, sym_right=right, width=w, j=refs.cell(r - 1, merged.col, abs_row=True),
+              place_col=refs.cell(r, where.col, abs_col=True), lowest_col=refs.cell(r, lowest.col, abs_col=True))
         source, col = merged, merged.col + w
     assert col + 2 == bpe_columns(w)
     count, before = Area(name, r, col, n_words, 1), Area(name, r, col + 1, n_words, 1)
     s.add(Texts(2, col, [["tokens", "before"]], style="bold"))
-    s.add(Formulas(r, count.col, n_words, 1, t["count"].fill(final=source.row_of_first(other_sheet=False)), "shared"))
-    s.add(Formulas(r, before.col, n_words, 1, t["before"].fill(
-        before_up=refs.cell(r - 1, before.col), count_up=refs.cell(r - 1, count.col)), "shared"))
+    place(s, t["count"], count, final=source.row_of_first(other_sheet=False))
+    place(s, t["before"], before, before_up=refs.cell(r - 1, before.col), count_up=refs.cell(r - 1, count.col))
     return _Bpe(source, count, before)
 
 
@@ -248,37 +235,32 @@ def _bpe_tab(book: Book, t, name: str, n_words: int, word_bytes: int, words: _Co
 def _tokens_tab(book: Book, t, name: str, n_ctx: int, word_bytes: int, chars: _Columns, words: _Columns,
                 bpe: _Bpe, vocab: Area, common: dict) -> Tokenized:
     s = book.add(Sheet(name, col_widths={0: 9, 1: 9, 2: 16, 3: 3, 4: 12, 5: 60}, freeze=(HEADER_ROWS, 0)))
-    title, equation = t["id"].header()
-    s.add(Texts(0, 0, [[title]], style="title"))
-    s.add(Texts(1, 0, [[equation]], style="note"))
+    titled(s, t["id"])
     s.add(Texts(2, 0, [["position", "id", "text", None, "token count", "fits?"]], style="bold"))
     s.add(Values(HEADER_ROWS, 0, np.arange(n_ctx, dtype=float)[:, None]))
     ids, text = Area(name, HEADER_ROWS, 1, n_ctx, 1), Area(name, HEADER_ROWS, 2, n_ctx, 1)
-    count = refs.cell(HEADER_ROWS, 4, True, True)
+    count_cell, error_cell = Area(name, HEADER_ROWS, 4, 1, 1), Area(name, HEADER_ROWS, 5, 1, 1)
+    count = count_cell.ref(other_sheet=False)
     fill = common | dict(t=refs.cell(HEADER_ROWS, 0), final_all=bpe.final.ref(), before_all=bpe.before.ref(),
                          count_all=bpe.count.ref(), word_all=chars.area("word").ref(), n_ctx=n_ctx,
                          word_bytes=word_bytes, max_chars=n_ctx * word_bytes, token_count=count,
                          byte_count_all=words.area("byte_count").ref(), pad=tokenizer.END_OF_TEXT_ID,
                          vocab=vocab.ref(), id=ids.first(False))
-    s.add(Formulas(ids.row, ids.col, n_ctx, 1, t["id"].fill(**fill), "shared"))
-    s.add(Formulas(text.row, text.col, n_ctx, 1, t["token_text"].fill(**fill), "shared"))
-    s.add(Formulas(HEADER_ROWS, 4, 1, 1, t["token_count"].fill(**fill), "cell"))
-    s.add(Formulas(HEADER_ROWS, 5, 1, 1, t["error"].fill(**fill), "cell"))
-    error = refs.qualified(name, refs.cell(HEADER_ROWS, 5, True, True))
-    return Tokenized(ids, text, refs.qualified(name, count), error)
+    for template, area in (("id", ids), ("token_text", text), ("token_count", count_cell), ("error", error_cell)):
+        place(s, t[template], area, **fill)
+    return Tokenized(ids, text, count_cell.ref(), error_cell.ref())
 
 
 def tokenizer_book(prompt: str, n_ctx: int, word_bytes: int) -> Book:
-    """A workbook of the tokenizer alone, laid out as in the full workbook (Start!B3 holds the prompt, the
-    same tabs and names): for checking the tokenizer on many prompts without the model's formulas."""
-    from .stages import vocab_area, vocab_tab
+    """A workbook of the tokenizer alone, laid out as in the full workbook (the prompt in Start's prompt cell,
+    the same tabs and names): for checking the tokenizer on many prompts without the model's formulas."""
+    from .vocab import vocab_area, vocab_tab
     book = Book()
-    start = book.add(Sheet("Start"))
-    start.add(Texts(2, 0, [["Prompt", prompt]]))
+    book.add(Sheet(start.TAB)).add(Texts(start.PROMPT.row, start.PROMPT.col, [[prompt]]))
     vocab = vocab_area(tokenizer.N_VOCAB)
     tokens = tokenizer_tabs(book, n_ctx, word_bytes, vocab)
     vocab_tab(book, [tokenizer.token_text(i) for i in range(tokenizer.N_VOCAB)])
     lookup_tabs(book)
-    book.names.update({"Prompt": refs.qualified("Start", "$B$3"), "TokenIds": tokens.ids.ref(),
-                       "TokenCount": tokens.count, "TokenError": tokens.error})
+    book.names.update({names.PROMPT: start.PROMPT.ref(), names.TOKEN_IDS: tokens.ids.ref(),
+                       names.TOKEN_COUNT: tokens.count, names.TOKEN_ERROR: tokens.error})
     return book

@@ -4,29 +4,10 @@ It never reads files and never supplies values to a workbook; tests compare the 
 Intermediates carry the names the workbook's tabs use (`h.0.ln_1`, `h.0.attn.probs`, ...).
 """
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from .models import GPT2Config
-
-
-@dataclass
-class Steering:
-    """coeff * vector added to the residual stream before block `layer`, at `positions` (None: all)."""
-    layer: int
-    vector: np.ndarray  # [n_embd]
-    coeff: float = 1.0
-    positions: list[int] | None = None
-
-
-@dataclass
-class Knobs:
-    """Surgery; the defaults change nothing. Gates multiply: 1 keeps a component, 0 removes it."""
-    head_gates: np.ndarray | None = None  # [n_layer, n_head], on each head's weighted values
-    attn_gates: np.ndarray | None = None  # [n_layer], on the attention block's output (after c_proj)
-    mlp_gates: np.ndarray | None = None  # [n_layer], on the MLP block's output (after c_proj)
-    steering: list[Steering] = field(default_factory=list)
+from .config import GPT2Config
+from .knobs import Knobs
 
 
 def gelu(x):  # GPT-2's tanh approximation

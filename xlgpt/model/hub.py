@@ -8,8 +8,8 @@ what to do instead.
 
 from pathlib import Path
 
-from .errors import XlgptError
-from .models import HUB_REPOS
+from ..errors import XlgptError
+from .config import HUB_REPOS
 
 # SAELens' releases that xlgpt can steer GPT-2 with: release -> (hub repository, {SAE id: folder in it}),
 # as SAELens' pretrained_saes.yaml lists them. Each folder holds cfg.json and sae_weights.safetensors.

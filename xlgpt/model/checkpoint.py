@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import XlgptError
-from .models import FAMILY, HUB_REPOS, GPT2_VOCAB, GPT2Config, tensor_shapes
+from ..errors import XlgptError
+from .config import FAMILY, HUB_REPOS, GPT2_VOCAB, GPT2Config, tensor_shapes
 
 # Buffers some checkpoints carry that are not parameters (the causal mask), and the tied unembedding.
 _NOT_PARAMETERS = re.compile(r"^h\.\d+\.attn\.(bias|masked_bias)$|^lm_head\.weight$")

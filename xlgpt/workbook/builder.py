@@ -1,0 +1,171 @@
+"""Build the GPT-2 workbook: tokens, embeddings, every block's stages, the prediction, the weights.
+
+Each stage module (embed, residual, layer_norm, attention, mlp, logits, predict, lens, tokenize, surgery, start,
+vocab) lays out its tabs from templates/ of the same name and returns the areas the next stage reads; this
+module strings them together in the model's order.
+"""
+
+import numpy as np
+
+from .. import engine
+from ..book import Book, Sheet
+from ..errors import XlgptError
+from ..model import tokenizer
+from ..model.checkpoint import Checkpoint
+from ..model.config import GPT2Config
+from ..model.knobs import Knobs
+from ..refs import MAX_COLS, MAX_ROWS
+from . import attention, embed, layer_norm, lens, logits, mlp, names, predict, residual, start, surgery, tokenize, vocab
+from .grid import FIRST_COL, weight_tab
+
+TOP_K = 10
+WORD_BYTES = 24  # bytes per word (pre-token) the tokenizer's BPE takes; the longest English words fit
+
+
+def build_workbook(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int = WORD_BYTES,
+                   knobs: Knobs | None = None, lens: bool | None = None) -> Book:
+    """The workbook with every formula's value computed by the engine from the formulas themselves."""
+    book = build_book(ckpt, prompt, n_ctx, word_bytes, knobs, lens)
+    engine.recalculate(book)
+    error = engine.read_range(book, names.TOKEN_ERROR)[0, 0]
+    if error:  # the workbook's own tokenizer says the prompt does not fit (a word longer than word_bytes)
+        raise XlgptError(str(error))
+    return book
+
+
+def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int = WORD_BYTES,
+               knobs: Knobs | None = None, with_lens: bool | None = None) -> Book:
+    """The workbook's layout: tabs, formulas and weights, no values computed. knobs: the Surgery tab's
+    starting values (the defaults change nothing). with_lens: the logit lens tabs (None: when they are small,
+    see lens_by_default)."""
+    cfg = ckpt.config
+    ids = tokenizer.encode_ordinary(prompt)
+    _check(cfg, ids, n_ctx, word_bytes)
+    book = Book()
+    start_sheet = book.add(Sheet(start.TAB, col_widths={0: 16, 1: 40, 2: 12, 3: 10}))  # filled last
+    knobs_refs = surgery.surgery_tab(book, cfg, n_ctx, knobs or Knobs())
+    vocab_texts = [tokenizer.token_text(i) for i in range(cfg.n_vocab)]
+
+    # Tabs are laid out in reading order; the vocabulary, lookup tables and weights go last.
+    vocab_cells = vocab.vocab_area(cfg.n_vocab)  # the tab itself goes after the formula tabs
+    tokens = tokenize.tokenizer_tabs(book, n_ctx, word_bytes, vocab_cells)
+    text = tokens.text
+    x = embed.embed_tab(book, cfg, n_ctx, tokens.ids, text)
+    resid_posts = []
+    for i in range(cfg.n_layer):
+        h = f"h.{i}"
+        x = residual.resid_pre_tab(book, i, x, text, knobs_refs)
+        ln1 = layer_norm.layer_norm_tab(book, cfg, f"{h}.ln_1", f"{h}.ln_1", x, text)
+        attn = attention.attention_tabs(book, cfg, i, ln1, text, knobs_refs)
+        mid = residual.residual_tab(book, f"{h}.resid_mid", x, attn, text)
+        ln2 = layer_norm.layer_norm_tab(book, cfg, f"{h}.ln_2", f"{h}.ln_2", mid, text)
+        out = mlp.mlp_tabs(book, cfg, i, ln2, text, knobs_refs)
+        x = residual.residual_tab(book, f"{h}.resid_post", mid, out, text)
+        resid_posts.append(x)
+    ln_f = layer_norm.layer_norm_tab(book, cfg, "ln_f", "ln_f", x, text)
+    logit_cells, probs = logits.logits_tab(book, cfg, ln_f, tokens.count)
+    top = predict.predict_tab(book, logit_cells, probs, vocab_cells, TOP_K)
+    if with_lens if with_lens is not None else lens_by_default(cfg, n_ctx):
+        lenses = [lens.lens_tabs(book, cfg, i, r, text) for i, r in enumerate(resid_posts)]
+        lens.logit_lens_tab(book, cfg, lenses, resid_posts, vocab_cells)
+        book.sheets.insert(book.sheets.index(book.sheet(predict.TAB)) + 1, book.sheets.pop())  # right after predict
+    vocab.vocab_tab(book, vocab_texts)
+    tokenize.lookup_tabs(book)
+    for name, tensor in ckpt.params.items():
+        weight_tab(book, name, tensor)
+
+    book.names.update({
+        names.PROMPT: start.PROMPT.ref(),
+        names.TOKEN_IDS: tokens.ids.ref(),
+        names.TOKEN_COUNT: tokens.count,
+        names.TOKEN_ERROR: tokens.error,
+        names.NEXT_TOKEN_ID: top["id"].rows(0, 1).ref(),
+        names.NEXT_TOKEN: top["token"].rows(0, 1).ref(),
+        names.TOP_IDS: top["id"].ref(),
+        names.TOP_TOKENS: top["token"].ref(),
+        names.TOP_PROBS: top["prob"].ref(),
+        names.LOGITS: logit_cells.ref(),
+    })
+    book.names.update(knobs_refs.names())
+    model = [ckpt.source, f"{cfg.n_layer} layers, {cfg.n_head} heads, width {cfg.n_embd}, vocabulary {cfg.n_vocab}",
+             f"{ckpt.n_params:,} cells in {len(ckpt.params)} weight tabs"]
+    start.start_tab(start_sheet, prompt, f"{n_ctx} tokens, {word_bytes} bytes a word", top, model)
+    return book
+
+
+def position_stages(cfg: GPT2Config, n_ctx: int):
+    """(area, oracle name) of every tab whose rows are positions, in order: where each stage's result sits,
+    as the stage modules lay it out."""
+    d = cfg.n_embd
+    yield embed.out_area(cfg, n_ctx), "embed"
+    for i in range(cfg.n_layer):
+        h = f"h.{i}"
+        yield residual.out_area(f"{h}.resid_pre", n_ctx, d), f"{h}.resid_pre"
+        yield layer_norm.out_area(f"{h}.ln_1", cfg, n_ctx), f"{h}.ln_1"
+        yield attention.out_area(f"{h}.attn.c_attn", cfg, n_ctx, 3), f"{h}.attn.c_attn"
+        yield attention.out_area(f"{h}.attn.z", cfg, n_ctx), f"{h}.attn.z"
+        yield attention.out_area(f"{h}.attn.c_proj", cfg, n_ctx), f"{h}.attn.c_proj"
+        yield residual.out_area(f"{h}.resid_mid", n_ctx, d), f"{h}.resid_mid"
+        yield layer_norm.out_area(f"{h}.ln_2", cfg, n_ctx), f"{h}.ln_2"
+        yield mlp.out_area(f"{h}.mlp.c_fc", n_ctx, 4 * d), f"{h}.mlp.c_fc"
+        yield mlp.out_area(f"{h}.mlp.gelu", n_ctx, 4 * d), f"{h}.mlp.gelu"
+        yield mlp.out_area(f"{h}.mlp.c_proj", n_ctx, d), f"{h}.mlp.c_proj"
+        yield residual.out_area(f"{h}.resid_post", n_ctx, d), f"{h}.resid_post"
+    yield layer_norm.out_area("ln_f", cfg, n_ctx), "ln_f"
+
+
+def steering_from_prompts(weights: str, seed: int, a: str, b: str, layer: int, n_ctx: int, word_bytes: int):
+    """Activation addition: the residual stream entering block `layer` at the last position of prompt a,
+    minus that of prompt b, each computed by the workbook's own formulas (a workbook cut to the blocks
+    before `layer`, evaluated by the engine)."""
+    from ..model import checkpoint
+    ckpt = checkpoint.load(weights, seed=seed, layers=max(layer, 1))
+    rows = []
+    for prompt in (a, b):
+        book = build_workbook(ckpt, prompt, n_ctx, word_bytes, lens=False)
+        count = int(engine.read_range(book, names.TOKEN_COUNT)[0, 0])
+        area = embed.out_area(ckpt.config, n_ctx) if layer == 0 else \
+            residual.out_area(f"h.{layer - 1}.resid_post", n_ctx, ckpt.config.n_embd)
+        rows.append(engine.read_range(book, area.rows(count - 1, 1).ref())[0])
+    return np.asarray(rows[0], dtype=np.float64) - np.asarray(rows[1], dtype=np.float64)
+
+
+LENS_CELLS = 4_000_000  # the lens tabs hold n_layer x n_ctx x n_vocab logits: 1.6 M for tiny, 9.6 M for GPT-2 small
+
+
+def lens_by_default(cfg, n_ctx: int) -> bool:
+    """The logit lens is built unless it would hold more than LENS_CELLS logits (pass --lens to have it)."""
+    return cfg.n_layer * n_ctx * cfg.n_vocab <= LENS_CELLS
+
+
+def _check(cfg, ids, n_ctx, word_bytes):
+    if not ids:
+        raise XlgptError("the prompt is empty: give --prompt TEXT with at least one character")
+    check_capacity(cfg, n_ctx, word_bytes)
+    if len(ids) > n_ctx:
+        raise XlgptError(f"the prompt is {len(ids)} tokens, longer than the context of {n_ctx}: "
+                         f"shorten it or pass --context {len(ids)} or more")
+
+
+def check_capacity(cfg, n_ctx: int, word_bytes: int) -> None:
+    """The workbook's tabs fit a sheet (1,048,576 rows, 16,384 columns): checked from the config alone, before
+    any weight is loaded or any tab laid out. Each error says the largest value that fits."""
+    if not 1 <= n_ctx <= cfg.n_ctx:
+        raise XlgptError(f"--context {n_ctx}: this model takes 1 to {cfg.n_ctx} positions")
+    last_head = attention.head_area("scores", cfg.n_head - 1, n_ctx)
+    widest = max(last_head.col + n_ctx + 1, mlp.out_area("c_fc", n_ctx, 4 * cfg.n_embd).col + 4 * cfg.n_embd)
+    if widest > MAX_COLS:
+        most = (MAX_COLS - FIRST_COL) // cfg.n_head - 1
+        raise XlgptError(f"--context {n_ctx}: {cfg.n_head} heads of {n_ctx} positions side by side need {widest} "
+                         f"columns, more than a sheet's {MAX_COLS}; use --context {most} or less")
+    if word_bytes < 2:
+        raise XlgptError(f"--word-bytes {word_bytes}: a word needs room for at least 2 bytes (default {WORD_BYTES})")
+    most = max(w for w in range(2, 200) if tokenize.bpe_columns(w) <= MAX_COLS)
+    if word_bytes > most:
+        raise XlgptError(f"--word-bytes {word_bytes}: the bpe tab's merge steps would need "
+                         f"{tokenize.bpe_columns(word_bytes):,} columns, more than a sheet's {MAX_COLS:,}; "
+                         f"use --word-bytes {most} or less")
+    if tokenize.chars_rows(n_ctx, word_bytes) > MAX_ROWS:
+        raise XlgptError(f"--context {n_ctx} with --word-bytes {word_bytes}: the chars tab would need "
+                         f"{tokenize.chars_rows(n_ctx, word_bytes):,} rows, more than a sheet's {MAX_ROWS:,}; "
+                         f"use --word-bytes {(MAX_ROWS - tokenize.chars_rows(0, 0)) // n_ctx} or less")

@@ -1,0 +1,79 @@
+"""The logit lens (templates/lens.toml): per block, ln_f and the unembedding applied to its output at every
+position (tabs h.N.lens_ln, h.N.lens), and the LogitLens tab that sums them up: per block and position the
+top token, its probability, its id, and the residual stream's norm."""
+
+import numpy as np
+
+from .. import refs
+from ..book import Book, ColorScale, Sheet, Texts, Values
+from ..model.config import GPT2Config
+from .grid import FIRST_COL, Area, place, titled, weight_area
+from .layer_norm import layer_norm_tab
+from .templates import stage
+
+LENS_ROWS = 6  # the lens tabs' logits start on row 7, under the summary rows
+TAB = "LogitLens"
+SECTIONS = {"token": "top token", "prob": "its probability", "id": "top id",
+            "norm": "residual norm |h.N.resid_post|"}  # the LogitLens tab's tables, top to bottom
+
+
+def summary_area(layer: int, n_ctx: int) -> Area:
+    """The lens tab's two summary rows: top id, then its probability, one column per position."""
+    return Area(f"h.{layer}.lens", 3, FIRST_COL, 2, n_ctx)
+
+
+def section_area(what: str, n_layer: int, n_ctx: int) -> Area:
+    """One table of the LogitLens tab (a key of SECTIONS): a row per block, a column per position."""
+    row = 3 + list(SECTIONS).index(what) * (n_layer + 2)
+    return Area(TAB, row + 1, FIRST_COL, n_layer, n_ctx)
+
+
+def lens_tabs(book: Book, cfg: GPT2Config, layer: int, resid_post: Area, token_text: Area) -> Area:
+    """ln_f and the unembedding applied to block `layer`'s output at every position: the tab h.N.lens holds
+    the logits (vocabulary down the rows, positions across) under the summary rows (top id, prob)."""
+    t = stage("lens")
+    normed = layer_norm_tab(book, cfg, f"h.{layer}.lens_ln", "ln_f", resid_post, token_text)
+    tab, n, v = f"h.{layer}.lens", resid_post.nrows, cfg.n_vocab
+    s = book.add(Sheet(tab, col_widths={0: 9, 1: 11}, freeze=(LENS_ROWS, FIRST_COL)))
+    titled(s, t["lens"], tab=tab, layer=layer, ln_tab=normed.sheet)
+    s.add(Texts(2, 0, [["position"], ["top id"], ["top prob"], ["id"]], style="bold"))
+    s.add(Values(2, FIRST_COL, np.arange(n, dtype=float)[None, :], style="bold"))
+    logits = Area(tab, LENS_ROWS, FIRST_COL, v, n)
+    s.add(Values(LENS_ROWS, 0, np.arange(v, dtype=float)[:, None]))
+    place(s, t["lens"], logits, wte=weight_area("wte.weight", (v, cfg.n_embd)).ref(), x=normed.ref())
+    summary = summary_area(layer, n)
+    # one position's column of logits: rows fixed, the column moving with the formula (C$7:C$50263)
+    col = f"{refs.cell(LENS_ROWS, FIRST_COL, abs_row=True)}:{refs.cell(LENS_ROWS + v - 1, FIRST_COL, abs_row=True)}"
+    place(s, t["lens_id"], summary.rows(0, 1), col=col)
+    for j in range(n):  # a single-cell array formula per position, each over its own column
+        place(s, t["lens_prob"], summary.rows(1, 1).cols(j, 1), style="percent", col=logits.cols(j, 1).ref(False))
+    return summary
+
+
+def logit_lens_tab(book: Book, cfg: GPT2Config, lenses: list[Area], residuals: list[Area], vocab: Area) -> dict:
+    """LogitLens: per block (rows) and position (columns) the lens's top token, its probability, its id; and
+    the residual stream's norm. Heat maps on the probabilities and the norms."""
+    t = stage("lens")
+    n_layer, n = cfg.n_layer, lenses[0].ncols
+    s = book.add(Sheet(TAB, col_widths={0: 16, 1: 3}, freeze=(0, FIRST_COL)))
+    titled(s, t["lens_top"])
+    out = {what: section_area(what, n_layer, n) for what in SECTIONS}
+    for what, label in SECTIONS.items():
+        block = out[what]
+        s.add(Texts(block.row - 1, 0, [[label]], style="bold"))
+        s.add(Values(block.row - 1, FIRST_COL, np.arange(n, dtype=float)[None, :], style="bold"))
+        s.add(Texts(block.row, 0, [[f"block {i}"] for i in range(n_layer)]))
+        for i in range(n_layer):
+            row = block.rows(i, 1)
+            if what == "id":
+                place(s, t["lens_top"], row, cell=lenses[i].rows(0, 1).first())
+            elif what == "prob":
+                place(s, t["lens_top"], row, style="percent", cell=lenses[i].rows(1, 1).first())
+            elif what == "token":
+                place(s, t["lens_token"], row, vocab=vocab.ref(), id=out["id"].rows(i, 1).first(False))
+            else:  # the residual stream's row of each position: a formula per cell
+                for j in range(n):
+                    place(s, t["norm"], row.cols(j, 1), row=residuals[i].rows(j, 1).ref())
+        if what in ("prob", "norm"):
+            s.color_scales.append(ColorScale(block.ref(other_sheet=False).replace("$", "")))
+    return out

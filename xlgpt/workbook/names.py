@@ -1,0 +1,29 @@
+"""The defined names of an xlgpt workbook: what the builder names, and what recalc, check, the CLI and the tests
+read. A name is the stable way into a workbook; cell positions are the layout's business (grid.py)."""
+
+PROMPT = "Prompt"  # the prompt cell on Start
+TOKEN_IDS = "TokenIds"  # the prompt's token ids, one per position (padding after the last)
+TOKEN_COUNT = "TokenCount"
+TOKEN_ERROR = "TokenError"  # empty, or why the prompt does not fit the workbook
+NEXT_TOKEN_ID = "NextTokenId"
+NEXT_TOKEN = "NextToken"
+TOP_IDS = "TopIds"  # the 10 most likely next tokens, most likely first
+TOP_TOKENS = "TopTokens"
+TOP_PROBS = "TopProbs"
+LOGITS = "Logits"  # the logits over the vocabulary at the last prompt position
+
+HEAD_GATES = "HeadGates"  # Surgery: [n_layer, n_head]
+ATTN_GATES = "AttnGates"  # [n_layer, 1]
+MLP_GATES = "MlpGates"
+STEER_COEF = "SteerCoef"
+STEER_FROM = "SteerFrom"
+STEER_TO = "SteerTo"
+
+
+def steer(layer: int) -> str:
+    """The steering vector of block `layer`, one row."""
+    return f"Steer{layer}"
+
+
+TOKENIZER = (PROMPT, TOKEN_IDS, TOKEN_COUNT, TOKEN_ERROR)
+PREDICTION = (TOKEN_IDS, TOKEN_COUNT, TOP_IDS, TOP_PROBS, LOGITS)  # what recalc shows and --check compares
