@@ -1,5 +1,4 @@
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -7,7 +6,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from helpers import Built, need_gnumeric, need_libreoffice  # noqa: E402
 from reference import make_hf_model, save_hf_model  # noqa: E402
+from workbook_io import open_values  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -28,8 +29,33 @@ def hf_dir(tmp_path_factory, hf_tiny):
     return folder
 
 
-def soffice_path():
-    return shutil.which("soffice") or shutil.which("libreoffice")
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """The tiny workbook every module checks (random:tiny, seed 3, helpers.PROMPT, 16 positions), built once.
+    Without the logit lens: it would double what LibreOffice and Gnumeric compute, and the lens has tests of
+    its own (test_surgery.py). Tests that change the file work on a copy."""
+    return Built(tmp_path_factory.mktemp("tiny"), "random:tiny", lens=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_lo(tiny, tmp_path_factory):
+    """The tiny workbook as LibreOffice recalculated and saved it: (its path, its values through openpyxl)."""
+    from xlgpt import libreoffice
+    need_libreoffice()
+    saved = libreoffice.recalculate(tiny.path, tmp_path_factory.mktemp("tiny_lo"))
+    return saved, open_values(saved)
+
+
+@pytest.fixture(scope="session")
+def tiny_gn(tiny, tmp_path_factory):
+    """The tiny workbook recalculated by Gnumeric (ssconvert --recalc) and saved as .xlsx with its values."""
+    import subprocess
+    need_gnumeric()
+    out = tmp_path_factory.mktemp("tiny_gn") / "gn.xlsx"
+    r = subprocess.run(["ssconvert", "--recalc", str(tiny.path), str(out)], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0 and out.exists(), r.stderr
+    return open_values(out)
 
 
 @pytest.fixture(scope="session", autouse=True)

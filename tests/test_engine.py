@@ -194,3 +194,23 @@ def test_unicode_of_utf16_text_as_microsoft_documents_it():
     got = [c.values[0, 0] for c in cells]
     assert got[0] == float(ord(emoji))
     assert [str(v) for v in got[1:]] == ["#VALUE!"] * 3
+
+
+def test_the_scheduler_orders_without_changing_what_it_is_given():
+    """A running total (read row by row) and a block read every which way: the order comes back as a new list of
+    groups, and the groups given keep their evaluation mode, cells and place."""
+    from xlgpt.engine import scheduler
+    book = Book()
+    s = book.add(Sheet("S"))
+    s.add(Values(0, 0, np.ones((1, 1))))
+    s.add(Formulas(1, 0, 4, 1, "A1+1", "shared"))  # each cell the one above plus one: rows in order
+    s.add(Formulas(0, 5, 1, 2, "G1+1", "shared"))  # F1 reads G1, G1 reads H1 (empty): cell by cell
+    given = scheduler.formula_groups(book)
+    before = [(id(g), g.rows, g.di, g.dj, g.nrows, g.ncols) for g in given]
+    ordered = scheduler.order(given, {})
+    assert [(id(g), g.rows, g.di, g.dj, g.nrows, g.ncols) for g in given] == before
+    assert ordered is not given
+    running = [g for g in ordered if g.block.text == "A1+1"]
+    assert len(running) == 1 and running[0].rows == 1  # one group, evaluated top down
+    cells = [g for g in ordered if g.block.text == "G1+1"]
+    assert len(cells) == 2 and [g.dj for g in cells] == [1, 0]  # G1 before F1, which reads it

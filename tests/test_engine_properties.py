@@ -5,7 +5,6 @@ Each example is one workbook holding many formulas (plain, shared over a block, 
 input sheet, so that a LibreOffice start serves many formulas.
 """
 
-import math
 import os
 
 import numpy as np
@@ -13,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from helpers import need_libreoffice, same
 from workbook_io import area, open_values
 from xlgpt import engine, libreoffice, refs
 from xlgpt.book import Book, Formulas, Sheet, Values
-from xlgpt.engine.values import XlError
 from xlgpt.xlsx.packager import write_book
 
 ROWS, COLS = 6, 5  # the input sheet In!A1:E6
@@ -122,32 +121,13 @@ def make_book(spec):
     return book
 
 
-# Where Excel has a specific error, LibreOffice computes its generic Err:502 ("invalid argument") and writes
-# it to .xlsx as #VALUE!: INDEX outside its range (Excel: #REF!), LARGE/SMALL with k out of range, and
-# LN, LOG10 or SQRT outside their domain (Excel: #NUM!).
-# The engine follows Excel; these pairs count as agreement, and no other pair of different errors does.
-LIBREOFFICE_ERR_502 = {("#REF!", "#VALUE!"), ("#NUM!", "#VALUE!")}
-
-
-def same(a, b, excuse=False):
-    if isinstance(a, XlError) and str(b).startswith("#"):
-        return str(a) == str(b) or (excuse and (str(a), str(b)) in LIBREOFFICE_ERR_502)
-    if isinstance(a, XlError) or isinstance(b, XlError) or isinstance(a, str) or isinstance(b, str):
-        return str(a) == str(b)
-    if isinstance(a, bool) or isinstance(b, bool):
-        return bool(a) == bool(b)
-    a, b = float(a), float(b)
-    return a == b or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
-
-
 @pytest.mark.libreoffice
 # no shrinking: each try costs a LibreOffice start, and the failure message lists every mismatching cell
 @settings(max_examples=int(os.environ.get("XLGPT_PROPERTY_EXAMPLES", 8)), deadline=None, phases=[Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(workbook_spec())
 def test_engine_equals_libreoffice(tmp_path_factory, spec):
-    from test_workbook import _need_libreoffice
-    _need_libreoffice()
+    need_libreoffice()
     tmp = tmp_path_factory.mktemp("prop")
     book = make_book(spec)
     write_book(book, tmp / "book.xlsx")

@@ -25,7 +25,7 @@ import pytest
 from openpyxl.worksheet.formula import ArrayFormula
 from safetensors.numpy import load_file, save_file
 
-from test_tokenize_formulas import REFERENCE  # tiktoken with GPT-2's own pattern and ranks, offline
+from helpers import REFERENCE  # tiktoken with GPT-2's own pattern and ranks, offline
 from workbook_io import named, numbers, open_values
 from xlgpt.workbook import names
 from xlgpt import libreoffice
@@ -94,11 +94,10 @@ def no_leftovers(folder: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("hostile")
-    path = folder / "tiny.xlsx"
-    r = xlgpt("build", "--weights", "random:tiny", "--prompt", "Mike is quick. He moves", "--out", path)
-    assert r.code == 0, r.err
+def tiny(tiny, tmp_path_factory):
+    """A copy of the shared tiny workbook (conftest.py) as a path: the tests here damage copies of it."""
+    path = tmp_path_factory.mktemp("hostile") / "tiny.xlsx"
+    shutil.copy(tiny.path, path)
     return path
 
 
@@ -450,7 +449,7 @@ def test_control_characters_round_trip_through_xlgpt_openpyxl_and_libreoffice(tm
     tiktoken's for it."""
     expected = REFERENCE.encode_ordinary(PROMPT_WITH_CONTROLS)
     book = tmp_path / "ctrl.xlsx"
-    r = xlgpt("build", "--weights", "random:tiny", "--prompt", PROMPT_WITH_CONTROLS,
+    r = xlgpt("build", "--weights", "random:tiny", "--layers", "1", "--no-lens", "--prompt", PROMPT_WITH_CONTROLS,
               "--out", book)
     assert r.code == 0, r.err
     shown = named(open_values(book), names.PROMPT)[0, 0]

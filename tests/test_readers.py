@@ -4,21 +4,20 @@ bit as the workbook's float64 weights, and every formula cell's cached value as 
 import numpy as np
 import pytest
 
-from test_workbook import Built
 from workbook_io import open_values
 from xlgpt import engine
 from xlgpt.book import Formulas
 from xlgpt.model.config import tensor_shapes
-from xlgpt.xlsx.numbers import written_values
+from xlgpt.cells import written_values
 from xlgpt.xlsx.reader import read
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    built = Built(tmp_path_factory.mktemp("readers"), "random:tiny")
-    book = read(built.path, use_cache=False).book
+def tiny_read(tiny):
+    """The shared tiny workbook as xlgpt reads it back, recalculated by the engine."""
+    book = read(tiny.path, use_cache=False).book
     engine.recalculate(book)
-    return built, book
+    return tiny, book
 
 
 def _grid_calamine(path):
@@ -33,8 +32,8 @@ def _grid_openpyxl(path):
 
 
 @pytest.mark.parametrize("reader", [_grid_calamine, _grid_openpyxl], ids=["calamine", "openpyxl"])
-def test_readers_see_the_weights_and_the_engines_values(tiny, reader):
-    built, book = tiny
+def test_readers_see_the_weights_and_the_engines_values(tiny_read, reader):
+    built, book = tiny_read
     grid = reader(built.path)
     for name, shape in tensor_shapes(built.ckpt.config).items():
         rows = grid(name)

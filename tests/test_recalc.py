@@ -7,23 +7,17 @@ import sys
 import numpy as np
 import pytest
 
-from test_workbook import REL, Built, _need_libreoffice, check_against_oracle
+from helpers import REL, Built, check_against_oracle
 from workbook_io import named, numbers, open_values
 from xlgpt.workbook import names
-from xlgpt import libreoffice
 from xlgpt.model import oracle, tokenizer
-from xlgpt.xlsx.numbers import written_values
+from xlgpt.cells import written_values
 
 
 def recalc(*args):
     r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "recalc", *map(str, args)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return r
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return Built(tmp_path_factory.mktemp("tiny"), "random:tiny")
 
 
 def test_build_caches_the_engines_values(tiny):
@@ -77,10 +71,10 @@ def test_generate_appends_the_workbooks_prediction(tiny):
 
 
 @pytest.mark.libreoffice
-def test_libreoffice_round_trip_recalculates_the_same(tiny, tmp_path):
+@pytest.mark.xdist_group("tiny_lo")  # one worker recalculates tiny in LibreOffice for all three
+def test_libreoffice_round_trip_recalculates_the_same(tiny, tiny_lo, tmp_path):
     """The workbook after LibreOffice saved it (its own cell layout, per-cell formulas) recalculates alike."""
-    _need_libreoffice()
-    saved = libreoffice.recalculate(tiny.path, tmp_path / "lo")
+    saved = tiny_lo[0]
     out = tmp_path / "again.xlsx"
     recalc(saved, "--out", out, "--check")
     check_against_oracle(open_values(out), tiny)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from reference import hf_logits, save_hf_model
-from test_workbook import _need_libreoffice
+from helpers import need_libreoffice
 from workbook_io import area, named, numbers, open_values
 from xlgpt import engine, libreoffice, refs
 from xlgpt.model import checkpoint, oracle, tokenizer
@@ -19,7 +19,7 @@ from xlgpt.workbook import builder, names
 from xlgpt.workbook import lens as lens_tabs
 from xlgpt.check import check
 from xlgpt.errors import XlgptError
-from xlgpt.xlsx.numbers import written_values
+from xlgpt.cells import written_values
 from xlgpt.xlsx.packager import write_book
 
 PROMPT = "If today is Monday, tomorrow is"
@@ -134,7 +134,7 @@ def test_recalc_set_gates_and_steering(tmp_path):
 
 @pytest.mark.libreoffice
 def test_libreoffice_computes_the_knobs_alike(tiny_cut, tmp_path):
-    _need_libreoffice()
+    need_libreoffice()
     ckpt, knobs, book = tiny_cut
     src = tmp_path / "knobs.xlsx"
     write_book(book, src)

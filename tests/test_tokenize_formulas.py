@@ -12,10 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import regex
-import tiktoken
 from tiktoken_ext.openai_public import r50k_pat_str
 
-from test_workbook import Built, _need_gnumeric, _need_libreoffice
+from helpers import need_gnumeric, need_libreoffice
 from workbook_io import area, named, numbers, open_values
 from xlgpt.workbook import names
 from xlgpt import engine, libreoffice, recalc, refs
@@ -24,14 +23,13 @@ from xlgpt.workbook import start
 from xlgpt.workbook import tokenize as tokenize_tabs
 from xlgpt.book import Book, Sheet, Texts
 from xlgpt.workbook.vocab import vocab_area, vocab_tab
-from xlgpt.xlsx.numbers import written_values
+from xlgpt.cells import written_values
 from xlgpt.xlsx.packager import write_book
 
 CORPUS = [json.loads(line) for line in (Path(__file__).parent / "data" / "tokenizer_prompts.jsonl")
           .read_text(encoding="utf-8").split("\n") if line]  # not splitlines: U+2028 is inside a prompt
 N_CTX, WORD_BYTES = 16, 24
-REFERENCE = tiktoken.Encoding("gpt2-reference", pat_str=r50k_pat_str, mergeable_ranks=tokenizer.mergeable_ranks(),
-                              special_tokens={"<|endoftext|>": 50256})
+from helpers import REFERENCE  # noqa: E402 (tiktoken with GPT-2's own pattern and ranks, offline)
 
 
 def expected(prompt: str):
@@ -90,9 +88,19 @@ def check(prompt, ids, count, error):
             assert f"{int(count)} tokens" in error
 
 
-def test_every_prompt_of_the_corpus(book):
-    for prompt in CORPUS:
-        check(prompt, *tokenize(book, prompt))
+CORPUS_PARTS = 4  # the corpus in a few batches, so that the workers of `make test` share it
+
+
+@pytest.mark.parametrize("part", range(CORPUS_PARTS))
+def test_every_prompt_of_the_corpus(part):
+    """Every prompt of the corpus, a quarter of it per batch: one workbook tokenizing its prompts side by side,
+    one recalculation by the engine."""
+    prompts = CORPUS[part::CORPUS_PARTS]
+    batch, results = batch_book(prompts)
+    engine.recalculate(batch)
+    for prompt, r in zip(prompts, results):
+        ids = engine.read_range(batch, r.ids.ref())[:, 0]
+        check(prompt, ids, engine.read_range(batch, r.count)[0, 0], engine.read_range(batch, r.error)[0, 0])
 
 
 def utf16_units(text: str) -> str:
@@ -115,11 +123,6 @@ def test_characters_outside_the_bmp_as_excel_sees_them(book):
 def test_a_prompt_that_reads_as_a_number_stays_text(book):
     for prompt in ("007", "1e-5", "42"):
         check(prompt, *tokenize(book, prompt))
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return Built(tmp_path_factory.mktemp("tiny"), "random:tiny")
 
 
 def test_recalc_set_prompt_retokenizes_and_repredicts(tiny, tmp_path):
@@ -171,12 +174,15 @@ def batch_book(prompts: list[str]) -> tuple[Book, list]:
 
 
 @pytest.mark.libreoffice
-def test_libreoffice_tokenizes_like_tiktoken(tmp_path):
-    """LibreOffice computes the same TokenIds from the same formulas, for 60 prompts of the corpus."""
-    _need_libreoffice()
+@pytest.mark.parametrize("half", [0, 1])
+def test_libreoffice_tokenizes_like_tiktoken(half, tmp_path):
+    """LibreOffice computes the same TokenIds from the same formulas, for 60 prompts of the corpus (in two
+    workbooks of 30, so that two LibreOffice runs can go side by side)."""
+    need_libreoffice()
     step = len(CORPUS) // 60
     prompts = [p for p in CORPUS[::step] if len(p) <= N_CTX * WORD_BYTES][:60]
     assert len(prompts) >= 50
+    prompts = prompts[half::2]
     book, results = batch_book(prompts)
     src = tmp_path / "prompts.xlsx"
     write_book(book, src)  # no cached values: LibreOffice computes every one
@@ -198,7 +204,7 @@ def test_gnumeric_tokenizes_like_tiktoken(tmp_path):
     """Gnumeric (code points, like LibreOffice) computes the same TokenIds from the same formulas, for 12 prompts
     of the corpus, emoji among them."""
     import subprocess
-    _need_gnumeric()
+    need_gnumeric()
     fits = [p for p in CORPUS if len(p) <= N_CTX * WORD_BYTES]
     wide = [p for p in fits if any(ord(c) > 0xFFFF for c in p)][:3]
     prompts = wide + [p for p in fits[::len(fits) // 9] if p not in wide][:9]

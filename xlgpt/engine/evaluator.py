@@ -13,7 +13,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .. import refs
 from .parser import ArrayConst, Binary, Bool, Call, Err, Name, Num, Ref, Str, Unary
-from .values import NA, NAME, REF, VALUE
+from ..cells import NAME, REF, VALUE
 from .values import constant as _const
 from .values import numeric_if_possible as _compact
 
@@ -62,8 +62,8 @@ def evaluate(node, ctx: Context):
         from .operators import binary
         return binary(node.op, value(evaluate(node.left, ctx), ctx), value(evaluate(node.right, ctx), ctx))
     if isinstance(node, Call):
-        from .functions import call
-        return call(node, ctx)
+        from .functions import run_function
+        return run_function(node, ctx)
     if isinstance(node, ArrayConst):
         a = np.array(node.rows, dtype=object)
         return _compact(a.reshape(1, 1, *a.shape))
@@ -155,21 +155,3 @@ def _clipped(ctx: Context, r0: int, c0: int, h: int, w: int, R: int, C: int):
         raise XlgptError(f"{where}: a reference spans {(h + R - 1) * (w + C - 1):,} cells that hold data, more "
                          f"than the {MAX_CELLS:,} xlgpt evaluates at once; narrow the range")
     return h, w
-
-
-def broadcast_inner(*arrays):
-    """Excel's array broadcasting: a 1-row or 1-column array repeats; where sizes differ otherwise, #N/A."""
-    h = max(a.shape[2] for a in arrays)
-    w = max(a.shape[3] for a in arrays)
-    out = []
-    for a in arrays:
-        ah, aw = a.shape[2:]
-        if (ah in (1, h)) and (aw in (1, w)):
-            out.append(a)
-            continue
-        padded = np.full(a.shape[:2] + (h, w), NA, dtype=object)
-        src = np.broadcast_to(a, a.shape[:2] + (ah if ah > 1 else h, aw if aw > 1 else w))
-        padded[:, :, :src.shape[2], :src.shape[3]] = src
-        out.append(padded)
-    return out
-

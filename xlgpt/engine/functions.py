@@ -1,8 +1,14 @@
-"""The function table: every function the engine knows, declared once, by family.
+"""The function table: every function the engine knows, declared once, by family, and run_function, the one
+place where a call's arity, argument modes and error propagation are handled (as HyperFormula's runFunction).
 
 Each entry says how its arguments are evaluated: "value" (outside an array formula a range is intersected
 with the formula's cell), "array" (a reference passes whole; an expression is evaluated as the formula is),
 or "force" (the whole argument is evaluated as an array formula, as SUMPRODUCT and MMULT do in Excel).
+And how errors in its arguments propagate: "each" (element by element: where an argument holds an error, the
+first such argument's error is the result there, as for ABS or MID), "any" (an error anywhere in the
+arguments is the whole result, as for SUM), or "own" (the function decides: IF, IFERROR, ISNUMBER, INDEX,
+MATCH, COUNT...). For "each" and "any" the implementation never sees an error: run_function puts an empty
+cell in its place and the error over the result.
 Implementations take and return 4-D arrays [R, C, h, w] (see evaluator.py).
 """
 
@@ -12,10 +18,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .. import refs
-from .evaluator import CellByCell, Context, RangeVal, broadcast_inner, evaluate, value
+from .evaluator import CellByCell, Context, RangeVal, evaluate, value
 from .parser import Ref
 from .operators import elementwise, numbers, to_number, to_text
-from .values import DIV0, NA, NUM, REF, VALUE, XlError
+from ..cells import DIV0, NA, NUM, REF, VALUE, XlError
+from .values import broadcast_inner, finish, is_error
 from .values import constant as _const
 from .values import numeric_if_possible as _compact_obj
 
@@ -32,19 +39,20 @@ class Function:
     modes: tuple  # per argument; the last repeats for variadic functions
     min_args: int
     max_args: int | None  # None: any number
+    errors: str  # "each", "any" or "own" (see above)
 
 
 FUNCTIONS: dict[str, Function] = {}
 
 
-def register(name, modes, min_args, max_args=-1):
+def register(name, modes, min_args, max_args=-1, errors="each"):
     def wrap(fn):
-        FUNCTIONS[name] = Function(fn, tuple(modes), min_args, min_args if max_args == -1 else max_args)
+        FUNCTIONS[name] = Function(fn, tuple(modes), min_args, min_args if max_args == -1 else max_args, errors)
         return fn
     return wrap
 
 
-def call(node, ctx: Context):
+def run_function(node, ctx: Context):
     fn = FUNCTIONS.get(node.name)
     if fn is None:
         raise UnsupportedFunction(node.name)
@@ -68,7 +76,51 @@ def call(node, ctx: Context):
             args.append(v.data if isinstance(v, RangeVal) else v)
         else:
             args.append(value(evaluate(a, ctx), ctx))
-    return fn.impl(*args)
+    if fn.errors == "own" or not any(a is not None and a.dtype == object for a in args):
+        return fn.impl(*args)  # a float64 block holds no error
+    masks = [None if a is None else is_error(a) for a in args]
+    if not any(m is not None and m.any() for m in masks):
+        return fn.impl(*args)
+    clean = [a if m is None or not m.any() else np.where(m, None, a) for a, m in zip(args, masks)]
+    result = fn.impl(*clean)
+    if fn.errors == "each":
+        return _each_error(result, args, masks)
+    return _any_error(result, args, masks)
+
+
+def _each_error(result, args, masks):
+    """Where an argument holds an error (the first argument that does), that error."""
+    present = [(a, m) for a, m in zip(args, masks) if a is not None]
+    shaped = broadcast_inner(result, *[a for a, _ in present])
+    out = np.array(shaped[0], dtype=object)
+    taken = np.zeros(out.shape, dtype=bool)
+    for a in shaped[1:]:
+        m = np.broadcast_to(is_error(a), out.shape) & ~taken
+        out[m] = np.broadcast_to(a, out.shape)[m]
+        taken |= m
+    return out
+
+
+def _any_error(result, args, masks):
+    """Per group cell, the first error of any argument (in order, then row by row) is the whole result."""
+    firsts = []
+    for a, m in zip(args, masks):
+        if a is None or not m.any():
+            continue
+        first = np.empty(a.shape[:2], dtype=object)
+        for i, j in np.ndindex(*a.shape[:2]):
+            hits = np.flatnonzero(m[i, j])
+            first[i, j] = a[i, j].flat[hits[0]] if hits.size else None
+        firsts.append(first)
+    shape = np.broadcast_shapes(result.shape[:2], *(f.shape for f in firsts))
+    out = np.array(np.broadcast_to(result, shape + result.shape[2:]), dtype=object)
+    taken = np.zeros(shape, dtype=bool)
+    for f in firsts:
+        f = np.broadcast_to(f, shape)
+        for i, j in zip(*np.nonzero((f != None) & ~taken)):  # noqa: E711 (elementwise on objects)
+            out[i, j] = f[i, j]
+            taken[i, j] = True
+    return _compact_obj(out)
 
 
 def _running_sum(ref: Ref, ctx: Context):
@@ -115,7 +167,7 @@ _unary_math("INT", np.floor)
 _unary_math("SIGN", np.sign)
 
 
-@register("PI", [], 0)
+@register("PI", [], 0, errors="own")
 def _pi():
     return np.full((1, 1, 1, 1), math.pi)
 
@@ -136,9 +188,6 @@ def _round(x, digits):
     from decimal import ROUND_HALF_UP, Decimal
 
     def one(v, d):
-        for a in (v, d):
-            if isinstance(a, XlError):
-                return a
         v, d = to_number(v), to_number(d)
         if isinstance(v, XlError) or isinstance(d, XlError):
             return v if isinstance(v, XlError) else d
@@ -158,65 +207,37 @@ def _log(x, base=None):
 
 # ---- aggregates over ranges ----------------------------------------------------------------------------
 
-def _numbers_only(a: np.ndarray):
-    """(float array with NaN wherever a cell is not a number, first error per group cell or None)."""
+def _numbers_only(a: np.ndarray) -> np.ndarray:
+    """A float array with NaN wherever a cell is not a number (text, booleans, empty cells, errors)."""
     if a.dtype == np.float64:
-        return a, None
-    flat = a.reshape(-1)
-    vals = np.array([v if type(v) is float else np.nan for v in flat], dtype=np.float64).reshape(a.shape)
-    errors = None
-    if any(isinstance(v, XlError) for v in flat):
-        errors = np.empty(a.shape[:2], dtype=object)
-        for i in range(a.shape[0]):
-            for j in range(a.shape[1]):
-                errors[i, j] = next((v for v in a[i, j].flat if isinstance(v, XlError)), None)
-    return vals, errors
+        return a
+    return np.array([v if type(v) is float else np.nan for v in a.flat], dtype=np.float64).reshape(a.shape)
 
 
-def _reduce(args, fn, empty=None):
-    """fn(values [R, C, n], counts) over all the numbers of all arguments, per group cell."""
-    parts, errors = [], []
-    for a in args:
-        if a is None:
-            continue
-        vals, err = _numbers_only(a)
-        parts.append(vals.reshape(vals.shape[:2] + (-1,)))
-        if err is not None:
-            errors.append(err)
+def _reduce(args, fn, empty=NUM):
+    """fn(values [R, C, n]) over all the numbers of all arguments, per group cell; a non-finite result is
+    `empty` (#DIV/0! for an average of nothing) or #NUM!."""
+    parts = [_numbers_only(a) for a in args if a is not None]
+    parts = [p.reshape(p.shape[:2] + (-1,)) for p in parts]
     shape = np.broadcast_shapes(*(p.shape[:2] for p in parts))
     vals = np.concatenate([np.broadcast_to(p, shape + p.shape[2:]) for p in parts], axis=2)
     with np.errstate(all="ignore"):
         out = np.asarray(fn(vals), dtype=np.float64).reshape(shape + (1, 1))
-    out = _finish_agg(out, empty)
-    for err in errors:  # an error anywhere in the arguments is the result
-        e = np.broadcast_to(err, shape)
-        if any(x is not None for x in e.flat):
-            out = out.astype(object)
-            for (i, j), x in np.ndenumerate(e):
-                if x is not None and not isinstance(out[i, j, 0, 0], XlError):
-                    out[i, j, 0, 0] = x
-    return out
-
-
-def _finish_agg(out, empty):
-    bad = ~np.isfinite(out)
-    if not bad.any():
-        return out
-    o = out.astype(object)
-    o[bad] = empty if empty is not None else NUM
-    return o
+    return finish(out, empty)
 
 
 def _count(v):
     return np.sum(~np.isnan(v), axis=-1)
 
 
-register("SUM", ["array"], 1, None)(lambda *a: _reduce(a, lambda v: np.nansum(v, axis=-1)))
-register("COUNT", ["array"], 1, None)(lambda *a: _reduce(a, lambda v: _count(v).astype(np.float64)))
-register("AVERAGE", ["array"], 1, None)(lambda *a: _reduce(a, lambda v: np.nansum(v, axis=-1) / _count(v), DIV0))
-register("MAX", ["array"], 1, None)(lambda *a: _reduce(a, lambda v: np.where(_count(v) > 0, np.nanmax(
+register("SUM", ["array"], 1, None, "any")(lambda *a: _reduce(a, lambda v: np.nansum(v, axis=-1)))
+# COUNT counts the numbers and passes over everything else, errors included
+register("COUNT", ["array"], 1, None, "own")(lambda *a: _reduce(a, lambda v: _count(v).astype(np.float64)))
+register("AVERAGE", ["array"], 1, None, "any")(
+    lambda *a: _reduce(a, lambda v: np.nansum(v, axis=-1) / _count(v), DIV0))
+register("MAX", ["array"], 1, None, "any")(lambda *a: _reduce(a, lambda v: np.where(_count(v) > 0, np.nanmax(
     np.where(np.isnan(v), -np.inf, v), axis=-1), 0.0)))
-register("MIN", ["array"], 1, None)(lambda *a: _reduce(a, lambda v: np.where(_count(v) > 0, np.nanmin(
+register("MIN", ["array"], 1, None, "any")(lambda *a: _reduce(a, lambda v: np.where(_count(v) > 0, np.nanmin(
     np.where(np.isnan(v), np.inf, v), axis=-1), 0.0)))
 
 
@@ -226,31 +247,23 @@ def _varp(v):
     return np.nansum((v - mean[..., None]) ** 2, axis=-1) / n  # two passes, as Excel and LibreOffice
 
 
-register("VARP", ["array"], 1, None)(lambda *a: _reduce(a, _varp, DIV0))
+register("VARP", ["array"], 1, None, "any")(lambda *a: _reduce(a, _varp, DIV0))
 
 
-@register("SUMPRODUCT", ["force"], 1, None)
+@register("SUMPRODUCT", ["force"], 1, None, "any")
 def _sumproduct(*arrays):
     if any(a.shape[2:] != arrays[0].shape[2:] for a in arrays):
         return _const(VALUE)
-    prod, errors = None, []
+    prod = None
     for a in arrays:
-        vals, err = _numbers_only(a)  # text and empty count as 0
+        vals = _numbers_only(a)  # text and empty count as 0
         vals = np.where(np.isnan(vals), 0.0, vals)
         prod = vals if prod is None else prod * vals
-        if err is not None:
-            errors.append(err)
-    out = prod.sum(axis=(2, 3), keepdims=True)
-    for err in errors:
-        out = out.astype(object)
-        for (i, j), x in np.ndenumerate(err):
-            if x is not None:
-                out[i, j, 0, 0] = x
-    return _finish_agg(out, NUM) if out.dtype == np.float64 else out
+    return finish(prod.sum(axis=(2, 3), keepdims=True))
 
 
 def _kth(a, k, largest):
-    vals, err = _numbers_only(a)
+    vals = _numbers_only(a)
     k = numbers(k)
     shape = np.broadcast_shapes(vals.shape[:2], k.shape[:2])
     flat = vals.reshape(vals.shape[:2] + (-1,))
@@ -260,10 +273,7 @@ def _kth(a, k, largest):
     for (i, j) in np.ndindex(*shape):
         ii, jj = (i if sorted_.shape[0] > 1 else 0), (j if sorted_.shape[1] > 1 else 0)
         kv = k[i if k.shape[0] > 1 else 0, j if k.shape[1] > 1 else 0, 0, 0]
-        if err is not None and err[ii, jj] is not None:
-            out[i, j, 0, 0] = err[ii, jj]
-            continue
-        if isinstance(kv, XlError):
+        if isinstance(kv, XlError):  # text that is no number
             out[i, j, 0, 0] = kv
             continue
         n = counts[ii, jj]
@@ -275,13 +285,13 @@ def _kth(a, k, largest):
     return _compact_obj(out)
 
 
-register("LARGE", ["array", "value"], 2)(lambda a, k: _kth(a, k, True))
-register("SMALL", ["array", "value"], 2)(lambda a, k: _kth(a, k, False))
+register("LARGE", ["array", "value"], 2, errors="any")(lambda a, k: _kth(a, k, True))
+register("SMALL", ["array", "value"], 2, errors="any")(lambda a, k: _kth(a, k, False))
 
 
 # ---- matrices and lookup -------------------------------------------------------------------------------
 
-@register("MMULT", ["force", "force"], 2)
+@register("MMULT", ["force", "force"], 2, errors="own")  # any error or text: #VALUE!
 def _mmult(a, b):
     if a.shape[3] != b.shape[2] or a.dtype != np.float64 or b.dtype != np.float64:
         return _const(VALUE)
@@ -289,15 +299,15 @@ def _mmult(a, b):
         return _const(VALUE)
     with np.errstate(all="ignore"):
         out = np.matmul(a, b)
-    return _finish_agg(out, NUM)
+    return finish(out)
 
 
-@register("TRANSPOSE", ["force"], 1)
+@register("TRANSPOSE", ["force"], 1, errors="own")  # errors move with their cells
 def _transpose(a):
     return np.swapaxes(a, 2, 3)
 
 
-@register("INDEX", ["array", "value", "value"], 2, 3)
+@register("INDEX", ["array", "value", "value"], 2, 3, errors="own")  # only the chosen cell's error counts
 def _index(a, row, col=None):
     h, w = a.shape[2:]
     if col is None:
@@ -313,7 +323,7 @@ def _index(a, row, col=None):
             if err is not None:
                 shape = np.broadcast_shapes(out.shape, err.shape)
                 out = np.broadcast_to(out, shape).copy()
-                bad = np.frompyfunc(lambda v: isinstance(v, XlError), 1, 1)(np.broadcast_to(err, shape)).astype(bool)
+                bad = is_error(np.broadcast_to(err, shape))
                 out[bad] = np.broadcast_to(err, shape)[bad]
         return out
     r, c = np.trunc(r).astype(np.int64), np.trunc(c).astype(np.int64)
@@ -336,8 +346,7 @@ def _numbers_and_errors(x: np.ndarray):
     """(float64 array with 1 where x holds an error, the object array when it holds any error, else None)."""
     if x.dtype == np.float64:
         return x, None
-    bad = np.frompyfunc(lambda v: isinstance(v, XlError), 1, 1)(x).astype(bool)
-    return np.where(bad, 1.0, x).astype(np.float64), x
+    return np.where(is_error(x), 1.0, x).astype(np.float64), x
 
 
 def _index_whole(a, r, c):
@@ -370,7 +379,7 @@ def _key(v):
     return (0, float(v))
 
 
-@register("MATCH", ["value", "array", "value"], 2, 3)
+@register("MATCH", ["value", "array", "value"], 2, 3, errors="own")  # errors in the lookup range are passed over
 def _match(x, lookup, kind=None):
     h, w = lookup.shape[2:]
     if h != 1 and w != 1:
@@ -403,7 +412,7 @@ def _match_numbers(x, vec: np.ndarray, kind: int, shape):
     if x.dtype == object:
         if any(type(v) is not float and not isinstance(v, XlError) and v is not None for v in x.flat):
             return None
-        errors = np.frompyfunc(lambda v: isinstance(v, XlError), 1, 1)(x).astype(bool)
+        errors = is_error(x)
         values = np.array([0.0 if (e or v is None) else v for v, e in zip(x.flat, errors.flat)]).reshape(x.shape)
     else:
         errors, values = None, x
@@ -491,7 +500,7 @@ def _truth(v):
     return float(v) != 0 and v == v
 
 
-@register("IF", ["value", "value", "value"], 2, 3)
+@register("IF", ["value", "value", "value"], 2, 3, errors="own")  # only the chosen branch's error counts
 def _if(cond, yes, no=None):
     if no is None:
         no = _const(False)
@@ -506,7 +515,7 @@ def _if(cond, yes, no=None):
     t = np.frompyfunc(_truth, 1, 1)(cond.astype(object))
     out = np.where(t == True, yes.astype(object), no.astype(object))  # noqa: E712 (elementwise on objects)
     t = np.broadcast_to(t, out.shape)  # a condition of one column for a block of several
-    errs = np.frompyfunc(lambda v: isinstance(v, XlError), 1, 1)(t).astype(bool)
+    errs = is_error(t)
     out[errs] = t[errs]
     return out
 
@@ -527,8 +536,8 @@ def _logical(combine):
     return impl
 
 
-register("AND", ["array"], 1, None)(_logical(all))
-register("OR", ["array"], 1, None)(_logical(any))
+register("AND", ["array"], 1, None, "any")(_logical(all))
+register("OR", ["array"], 1, None, "any")(_logical(any))
 
 
 @register("NOT", ["value"], 1)
@@ -537,16 +546,15 @@ def _not(x):
     return np.frompyfunc(lambda v: v if isinstance(v, XlError) else (not v), 1, 1)(t)
 
 
-@register("IFERROR", ["value", "value"], 2)
+@register("IFERROR", ["value", "value"], 2, errors="own")
 def _iferror(x, alt):
     x, alt = broadcast_inner(x, alt)
     if x.dtype == np.float64:
         return x
-    is_err = np.frompyfunc(lambda v: isinstance(v, XlError), 1, 1)(x).astype(bool)
-    return np.where(is_err, alt.astype(object), x)
+    return np.where(is_error(x), alt.astype(object), x)
 
 
-@register("ISNUMBER", ["value"], 1)
+@register("ISNUMBER", ["value"], 1, errors="own")
 def _isnumber(x):
     if x.dtype == np.float64:
         return (~np.isnan(x)).astype(object)
@@ -556,16 +564,10 @@ def _isnumber(x):
 # ---- text ----------------------------------------------------------------------------------------------
 
 def _text_fn(fn, nargs):
-    """fn over texts and numbers, errors passed through from the first argument that has one."""
+    """fn over texts and numbers, one element at a time (run_function has taken the errors out)."""
     def impl(*args):
         args = broadcast_inner(*[a.astype(object) if a is not None else _const(None) for a in args])
-
-        def one(*xs):
-            for x in xs:
-                if isinstance(x, XlError):
-                    return x
-            return fn(*xs)
-        return _compact_obj(np.frompyfunc(one, len(args), 1)(*args))
+        return _compact_obj(np.frompyfunc(fn, len(args), 1)(*args))
     return impl
 
 

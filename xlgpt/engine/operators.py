@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from .evaluator import broadcast_inner
-from .values import DIV0, NUM, VALUE, XlError
+from ..cells import DIV0, NUM, VALUE, XlError
+from .values import broadcast_inner, finish
 from .values import numeric_if_possible as _compact
 
 
@@ -32,18 +32,6 @@ def numbers(a: np.ndarray) -> np.ndarray:
         b = a.astype(np.float64)
         return np.where(np.isnan(b), 0.0, b)
     return _compact(np.asarray(np.frompyfunc(to_number, 1, 1)(a), dtype=object))
-
-
-def finish(result: np.ndarray, error: XlError = NUM, div0=None) -> np.ndarray:
-    """Non-finite results become error values (#DIV/0! where div0 marks a division by zero)."""
-    bad = ~np.isfinite(result)
-    if not bad.any():
-        return result
-    out = result.astype(object)
-    out[bad] = error
-    if div0 is not None:
-        out[bad & np.broadcast_to(div0, bad.shape)] = DIV0
-    return out
 
 
 def elementwise(fn, *args, error=NUM, div0=None):

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from .. import refs
-from .values import ERROR_CODES, XlError
+from ..cells import ERROR_CODES, XlError
 
 
 class FormulaError(ValueError):

@@ -5,7 +5,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ..book import Book, Formulas, Texts, Values
-from ..xlsx.numbers import written_values
+from ..cells import written_values
 from .values import block_array
 
 
@@ -50,25 +50,43 @@ def _text_array(data: list) -> np.ndarray:
     return a
 
 
+class _Entries(dict):
+    """sheet name -> [(r0, c0, r1, c1, block)] with exclusive ends, made for a sheet when first asked: reading one
+    defined name out of a book of thousands of tabs looks at one tab."""
+
+    def __init__(self, book: Book, by_id: dict):
+        super().__init__()
+        self.sheets = {s.name: s for s in book.sheets}
+        self.by_id = by_id
+
+    def __missing__(self, name):
+        entries = []
+        for b in self.sheets[name].blocks:
+            rows, cols = b.shape
+            entries.append((b.row, b.col, b.row + rows, b.col + cols, b))
+            self.by_id[id(b)] = b
+        self[name] = entries
+        return entries
+
+    def __contains__(self, name):
+        return name in self.sheets
+
+    def every_sheet(self):
+        return (self[name] for name in self.sheets)
+
+
 class Store:
     def __init__(self, book: Book):
         self.book = book
-        self.blocks = {}  # sheet -> [(r0, c0, r1, c1, block)] with exclusive ends
-        by_id = {}
-        for sheet in book.sheets:
-            entries = []
-            for b in sheet.blocks:
-                rows, cols = b.shape
-                entries.append((b.row, b.col, b.row + rows, b.col + cols, b))
-                by_id[id(b)] = b
-            self.blocks[sheet.name] = entries
+        by_id = {}  # id(block) -> block, for the blocks of the sheets looked at so far and of results set
+        self.blocks = _Entries(book, by_id)  # sheet -> its blocks' rectangles
         self.arrays = _Arrays(by_id)
         self._extent = None
 
     def extent(self) -> tuple[int, int]:
         """The rows and columns the workbook uses: one past its last used row and column, on any sheet."""
         if self._extent is None:
-            entries = [e for sheet in self.blocks.values() for e in sheet]
+            entries = [e for sheet in self.blocks.every_sheet() for e in sheet]
             self._extent = (max((e[2] for e in entries), default=0), max((e[3] for e in entries), default=0))
         return self._extent
 
@@ -97,6 +115,7 @@ class Store:
 
     def set_result(self, block: Formulas, values: np.ndarray, rows=None, cols=None) -> None:
         """Results of a whole formula block, or of a sub-rectangle of it (cell-by-cell fallback)."""
+        self.arrays.blocks[id(block)] = block
         current = self.arrays[id(block)]
         if rows is None:
             self.arrays[id(block)] = values

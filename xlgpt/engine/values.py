@@ -1,4 +1,4 @@
-"""Cell values inside the engine.
+"""Cell values inside the engine (the values themselves, errors included, are cells.py's).
 
 A block of values is a NumPy array: float64 when every cell is a number or empty, object otherwise
 (float, str, bool, XlError or None). In a float64 array NaN means an empty cell: the engine turns every
@@ -7,17 +7,7 @@ non-finite result into an error value, so a NaN can mean nothing else.
 
 import numpy as np
 
-
-class XlError(str):
-    """An Excel error value such as #DIV/0!; a str so that it prints and compares as its code."""
-
-    def __repr__(self):
-        return f"XlError({str(self)!r})"
-
-
-NULL, DIV0, VALUE, REF, NAME, NUM, NA = (XlError(c) for c in
-                                         ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
-ERROR_CODES = {str(e): e for e in (NULL, DIV0, VALUE, REF, NAME, NUM, NA)}
+from ..cells import DIV0, ERROR_CODES, NA, NUM, XlError
 
 
 def from_python(v):
@@ -55,3 +45,42 @@ def constant(v) -> np.ndarray:
     a = np.empty((1, 1, 1, 1), dtype=object)
     a[0, 0, 0, 0] = v
     return a
+
+
+_IS_ERROR = np.frompyfunc(lambda v: isinstance(v, XlError), 1, 1)
+
+
+def is_error(a: np.ndarray) -> np.ndarray:
+    """The mask of a block's error values (none in a float64 block)."""
+    if a.dtype != object:
+        return np.zeros(a.shape, dtype=bool)
+    return _IS_ERROR(a).astype(bool)
+
+
+def finish(result: np.ndarray, error: XlError = NUM, div0=None) -> np.ndarray:
+    """Non-finite results become error values (#DIV/0! where div0 marks a division by zero)."""
+    bad = ~np.isfinite(result)
+    if not bad.any():
+        return result
+    out = result.astype(object)
+    out[bad] = error
+    if div0 is not None:
+        out[bad & np.broadcast_to(div0, bad.shape)] = DIV0
+    return out
+
+
+def broadcast_inner(*arrays):
+    """Excel's array broadcasting: a 1-row or 1-column array repeats; where sizes differ otherwise, #N/A."""
+    h = max(a.shape[2] for a in arrays)
+    w = max(a.shape[3] for a in arrays)
+    out = []
+    for a in arrays:
+        ah, aw = a.shape[2:]
+        if (ah in (1, h)) and (aw in (1, w)):
+            out.append(a)
+            continue
+        padded = np.full(a.shape[:2] + (h, w), NA, dtype=object)
+        src = np.broadcast_to(a, a.shape[:2] + (ah if ah > 1 else h, aw if aw > 1 else w))
+        padded[:, :, :src.shape[2], :src.shape[3]] = src
+        out.append(padded)
+    return out

@@ -54,10 +54,18 @@ def _fill(text: str, values: dict, where: str) -> str:
     return text.format(**values)
 
 
+KINDS = ("shared", "array", "cell")  # see book.Formulas
+
+
 @lru_cache(maxsize=None)
 def stage(name: str) -> dict[str, Template]:
     """templates/NAME.toml as {block: Template}."""
     data = tomllib.loads((TEMPLATES_DIR / f"{name}.toml").read_text(encoding="utf-8"))
-    return {block: Template(stage=name, block=block, formula=t.get("formula", ""), kind=t.get("kind", ""),
-                            title=t.get("title", ""), equation=t.get("equation", ""))
-            for block, t in data.items()}
+    out = {}
+    for block, t in data.items():
+        formula, kind = t.get("formula", ""), t.get("kind", "")
+        if formula and kind not in KINDS or kind and not formula:
+            raise ValueError(f"template {name}.{block}: a formula needs a kind, one of {', '.join(KINDS)}")
+        out[block] = Template(stage=name, block=block, formula=formula, kind=kind, title=t.get("title", ""),
+                              equation=t.get("equation", ""))
+    return out

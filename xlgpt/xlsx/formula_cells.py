@@ -14,7 +14,8 @@ double is no wider than double the caller falls back to repr.
 
 import numpy as np
 
-from .numbers import _D1, _D4, ROW_WIDTH as _ROW_WIDTH, _exponent_guess, _padded, _prefixes
+from ..cells import exponent_guess as _exponent_guess
+from .numbers import _D1, _D4, ROW_WIDTH as _ROW_WIDTH, _padded, _prefixes
 
 EXTENDED = np.finfo(np.longdouble).nmant >= 63
 

@@ -2,8 +2,8 @@
 
 A weight is a float32. It is written as a decimal of 8 significant digits when that reads back as the same
 float32 (for about 99% of weights), else of 9 (which always does), in scientific notation:
-`<c><v>-1.234567E-02</v></c>`. The spreadsheet keeps that decimal as a float64; `written_values` gives those
-float64s, which are the workbook's weights. A float64 that is not such a decimal (a value a person typed, say)
+`<c><v>-1.234567E-02</v></c>`. The spreadsheet keeps that decimal as a float64; `cells.written_values` gives
+those float64s, which are the workbook's weights. A float64 that is not such a decimal (a value a person typed, say)
 is written with repr, which round-trips it exactly; that path is Python per cell and only for the rare chunk
 that needs it.
 
@@ -19,8 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import refs
-
-from ..parallel import ordered_map
+from ..cells import CHUNK as _CHUNK, decimals, written_values
 
 CELL_WIDTH = 29
 _TEMPLATE = np.frombuffer(b"<c><v>-0.00000000E+00</v></c>", dtype=np.uint8)
@@ -31,58 +30,6 @@ _CELL = np.dtype({"names": ["d0", "hi", "lo", "exp"], "formats": ["S1", "S4", "S
 _D1 = np.array([str(i).encode() for i in range(10)], dtype="S1")
 _D4 = np.array([f"{i:04d}".encode() for i in range(10000)], dtype="S4")
 _EXP = np.array([f"{e:+03d}".encode() for e in range(-99, 100)], dtype="S3")  # index exp + 99
-_POW10 = 10.0 ** np.arange(-300, 301)  # index power + 300; as exact as 10.0**power
-_CHUNK = 1 << 16  # cells per step, so the temporaries stay in cache
-
-
-def decimals(x: np.ndarray):
-    """(mantissa int64 of 9 digits, exponent, significant digits: 8 or 9) of the decimal written per value.
-
-    x: float32 values, or float64 values that are such decimals (what written_values returns).
-    """
-    f32 = np.asarray(x).astype(np.float32)
-    target = np.abs(f32)
-    a = target.astype(np.float64)
-    zero = a == 0
-    a[zero] = 1.0
-    m9, e = _decimal(a, _exponent_guess(a), 9)
-    m9f = m9.astype(np.float64)  # mantissas below 2**53: float arithmetic on them is exact, and faster
-    best, digits = m9f, np.full(a.shape, 9, dtype=np.int64)
-    power = 8 - e  # m9 * 10**-power is the 9-digit decimal
-    if power.min() >= 2 and power.max() <= 22:
-        unit = _POW10[power + 300]  # exact powers of ten: m / unit is the correctly rounded decimal
-    else:
-        unit = None
-    for k in (8,):  # 7 digits would save 3% of the file for 10% more formatting time
-        # round the 9-digit mantissa to k digits; rounding twice can miss a k-digit form in rare cases,
-        # and then the check below keeps 9 digits: the result always reads back as the same float32
-        scale = 10.0 ** (9 - k)
-        m = np.floor((m9f + scale / 2) / scale)
-        value = m / (unit / scale) if unit is not None else _value(m, e, k)
-        ok = (m < 10.0**k) & (value.astype(np.float32) == target)
-        best = np.where(ok, m * scale, best)
-        digits[ok] = k
-    best[zero], e[zero], digits[zero] = 0, 0, 1
-    best = best.astype(np.int64)
-    return best, e, digits
-
-
-def written_values(x: np.ndarray, parallel: bool = False) -> np.ndarray:
-    """The float64 numbers a spreadsheet reads back from the cells of x (the workbook's weights).
-
-    parallel: use the worker threads (never from code that already runs on one: it would wait on itself).
-    """
-    flat = np.asarray(x).reshape(-1)
-    out = np.empty(flat.shape, dtype=np.float64)
-
-    def convert(start):
-        part = flat[start:start + _CHUNK]
-        m, e, _ = decimals(part)
-        out[start:start + _CHUNK] = np.copysign(_value(m, e, 9), part.astype(np.float64))
-    starts = range(0, flat.size, _CHUNK)
-    for _ in (ordered_map(convert, starts, ahead=8) if parallel else map(convert, starts)):
-        pass
-    return out.reshape(np.shape(x))
 
 
 ROW_WIDTH = 7  # row numbers up to 1048576
@@ -171,50 +118,3 @@ def _layout(flat: np.ndarray):
         # digits after the point sit at 9..16; keep digits-1 of them
         k[:, 9:17] = positions[None, 9:17] < (9 + digits - 1)[:, None]
     return buf, keep
-
-
-def _value(mant, exp, digits):
-    """The float64 nearest to mant * 10**(exp - digits + 1): an integer below 2**53 divided or multiplied by
-    an exact power of ten (at most 1e22) is correctly rounded, as parsing the decimal text would be."""
-    power = (digits - 1) - exp
-    if power.size and 0 <= power.min() and power.max() <= 22:  # every weight below 1e9 or so: one division
-        return mant / _POW10[power + 300]
-    p = np.clip(np.abs(power), 0, 22)
-    val = np.where(power >= 0, mant / _POW10[p + 300], mant * _POW10[p + 300])
-    far = np.abs(power) > 22  # beyond float32's range of decimals; parse these one by one
-    if np.any(far):
-        for i in np.flatnonzero(far):
-            val.flat[i] = float(f"{int(np.asarray(mant).flat[i])}e{-int(np.asarray(power).flat[i])}")
-    return val
-
-
-def _exponent_guess(a):
-    """floor(log10(a)) for positive a, at most one too small, from the binary exponent (log10 is slow)."""
-    e2 = ((a.view(np.int64) >> 52) & 0x7FF) - 1023
-    k = (e2 * 78913) >> 18  # floor(e2 * log10(2))
-    k += a >= _POW10[np.clip(k + 301, 0, 600)]
-    tiny = e2 < -1000  # subnormal: the binary exponent field does not hold the exponent
-    if tiny.any():
-        k[tiny] = np.floor(np.log10(a[tiny]))
-    return k
-
-
-def _decimal(a, exp, digits):
-    """(mantissa of `digits` digits, exponent) of positive a rounded, given a guess of the exponent."""
-    mant = _scaled(a, digits - 1 - exp)
-    # the guess can be one too small, and rounding can carry into one digit more
-    off = (mant < 10 ** (digits - 1)) | (mant >= 10**digits)
-    if off.any():
-        e = exp[off] + np.where(mant[off] >= 10**digits, 1, -1)
-        m = _scaled(a[off], digits - 1 - e)
-        carry = m >= 10**digits
-        exp[off], mant[off] = e + carry, np.where(carry, m // 10, m)
-    return mant, exp
-
-
-def _scaled(a, power):
-    """rint(a * 10**power) as int64; beyond the table, in two steps so that 10**power cannot overflow."""
-    if not (np.abs(power) > 300).any():
-        return np.rint(a * _POW10[power + 300]).astype(np.int64)
-    half = power // 2
-    return np.rint(a * 10.0**half * 10.0 ** (power - half)).astype(np.int64)

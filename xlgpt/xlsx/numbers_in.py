@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 
-from .numbers import _value
+from ..cells import decimal_value as _value
 
 _SEP = re.compile(rb"</v></c>(?:</row><row[^>]*>)?<c[^>]*><v>")
 

@@ -1,6 +1,6 @@
 """Write a Book as an .xlsx package: every part in order, into a temporary file renamed into place at the end."""
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..book import Book
@@ -50,19 +50,15 @@ def _write_parts(z: ZipWriter, book: Book, names: list[str], full_calc_on_load: 
             for chunk in worksheet_chunks(book.sheets[i - 1], strings, selected=(i == 1)):
                 d.write(chunk)
             made[i] = d.close()
-    maker = threading.Thread(target=make_others, name="xlgpt-sheets")
-    failure = []
-    maker.run = _capturing(maker.run, failure)
-    maker.start()
-    for n, i in enumerate(numeric, 1):
-        if progress:
-            progress(n, len(names), book.sheets[i - 1].name)
-        with z.member(f"xl/worksheets/sheet{i}.xml") as m:
-            for chunk in worksheet_chunks(book.sheets[i - 1], strings):
-                m.write(chunk)
-    maker.join()
-    if failure:
-        raise failure[0]
+    with ThreadPoolExecutor(1, thread_name_prefix="xlgpt-sheets") as pool:
+        maker = pool.submit(make_others)
+        for n, i in enumerate(numeric, 1):
+            if progress:
+                progress(n, len(names), book.sheets[i - 1].name)
+            with z.member(f"xl/worksheets/sheet{i}.xml") as m:
+                for chunk in worksheet_chunks(book.sheets[i - 1], strings):
+                    m.write(chunk)
+        maker.result()  # the other thread's exception, if any, is raised here
     for n, i in enumerate(others, len(numeric) + 1):
         if progress:
             progress(n, len(names), book.sheets[i - 1].name)
@@ -71,11 +67,3 @@ def _write_parts(z: ZipWriter, book: Book, names: list[str], full_calc_on_load: 
         for chunk in strings.xml_chunks():
             m.write(chunk)
 
-
-def _capturing(run, failure: list):
-    def wrapped():
-        try:
-            run()
-        except BaseException as e:  # re-raised by the writing thread
-            failure.append(e)
-    return wrapped

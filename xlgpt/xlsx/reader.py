@@ -300,7 +300,7 @@ def _xlgpt_layout(xml: bytes, name, strings):
         elif t == b"b":
             value = v.strip() in (b"1", b"true")
         elif t == b"e":
-            from ..engine.values import ERROR_CODES
+            from ..cells import ERROR_CODES
             value = ERROR_CODES.get(v.decode().strip(), v.decode())
         else:
             value = unescape(html.unescape(_xml_newlines(re.sub(rb"<[^>]+>", b"", m.group(6)).decode())))
@@ -402,7 +402,7 @@ def _cell_value(c, strings):
     if t == "b":
         return v.strip() in ("1", "true")
     if t == "e":
-        from ..engine.values import ERROR_CODES
+        from ..cells import ERROR_CODES
         return ERROR_CODES.get(v.strip(), v)
     return float(v)
 

@@ -15,7 +15,7 @@ from . import formula_cells
 from .numbers import rows_bytes
 from .sharedstrings import SharedStrings
 from .styles import STYLE_INDEX
-from ..engine.values import XlError
+from ..cells import XlError
 from .xml import DECLARATION, MAIN_NS, REL_NS, attr, escape, text_element
 
 ROW_CHUNK = 1024
@@ -29,7 +29,9 @@ def worksheet_chunks(sheet: Sheet, strings: SharedStrings | None, selected: bool
            + _sheet_views(sheet, selected) + '<sheetFormatPr defaultRowHeight="15"/>' + _cols(sheet)
            + "<sheetData>").encode()
     yield from sheet_data_chunks(sheet, strings)
-    yield _tail(sheet)
+    yield ("</sheetData>" + _conditional_formatting(sheet) + _hyperlinks(sheet)
+           + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
+           ).encode()
 
 
 def sheet_data_chunks(sheet: Sheet, strings: SharedStrings | None):
@@ -72,19 +74,24 @@ def _mixed_rows(sheet: Sheet, strings: SharedStrings, nrows: int):
         yield b"".join(out)
 
 
-def _tail(sheet: Sheet) -> bytes:
-    tail = "</sheetData>"
+def _conditional_formatting(sheet: Sheet) -> str:
+    """The sheet's colour scales (heat maps)."""
+    out = ""
     for priority, cs in enumerate(sheet.color_scales, 1):
         colors = "".join(f'<color rgb="FF{c}"/>' for c in cs.colors)
         stops = '<cfvo type="min"/>' + ('<cfvo type="percentile" val="50"/>' if len(cs.colors) == 3 else "") + '<cfvo type="max"/>'
-        tail += (f'<conditionalFormatting sqref="{cs.ref}"><cfRule type="colorScale" priority="{priority}">'
-                 f"<colorScale>{stops}{colors}</colorScale></cfRule></conditionalFormatting>")
-    if sheet.links:
-        tail += "<hyperlinks>" + "".join(
-            f'<hyperlink ref="{refs.cell(r, c)}" location="{attr(target)}" display="{attr(text)}"/>'
-            for r, c, target, text in sheet.links) + "</hyperlinks>"
-    tail += '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
-    return tail.encode()
+        out += (f'<conditionalFormatting sqref="{cs.ref}"><cfRule type="colorScale" priority="{priority}">'
+                f"<colorScale>{stops}{colors}</colorScale></cfRule></conditionalFormatting>")
+    return out
+
+
+def _hyperlinks(sheet: Sheet) -> str:
+    """Links to cells of the workbook (the Start tab's tour)."""
+    if not sheet.links:
+        return ""
+    return "<hyperlinks>" + "".join(
+        f'<hyperlink ref="{refs.cell(r, c)}" location="{attr(target)}" display="{attr(text)}"/>'
+        for r, c, target, text in sheet.links) + "</hyperlinks>"
 
 
 def _sheet_views(sheet: Sheet, selected: bool) -> str:

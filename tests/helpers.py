@@ -1,0 +1,107 @@
+"""What several test modules share: the tiny workbook as the tests build it, its check against the oracle, and
+the guards for the other spreadsheet programs. The fixtures that hold them are in conftest.py."""
+
+import math
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tiktoken
+from tiktoken_ext.openai_public import r50k_pat_str
+
+from workbook_io import area, named, numbers
+from xlgpt import libreoffice
+from xlgpt.cells import XlError, written_values
+from xlgpt.model import checkpoint, oracle, tokenizer
+from xlgpt.workbook import attention, builder, names
+from xlgpt.workbook.builder import position_stages
+from xlgpt.xlsx.packager import write_book
+
+PROMPT = "Mike is quick. He moves"
+REL = 1e-9
+# tiktoken with GPT-2's own pattern and ranks, read offline: the tokenizer's independent reference
+REFERENCE = tiktoken.Encoding("gpt2-reference", pat_str=r50k_pat_str, mergeable_ranks=tokenizer.mergeable_ranks(),
+                              special_tokens={"<|endoftext|>": 50256})
+
+
+def need_libreoffice():
+    if libreoffice.soffice() is None:
+        if os.environ.get("XLGPT_REQUIRE_LIBREOFFICE"):
+            pytest.fail("LibreOffice is required here (XLGPT_REQUIRE_LIBREOFFICE) but soffice is not on PATH")
+        pytest.skip("LibreOffice (soffice) is not installed")
+
+
+def need_gnumeric():
+    if shutil.which("ssconvert") is None:
+        if os.environ.get("XLGPT_REQUIRE_LIBREOFFICE"):
+            pytest.fail("Gnumeric's ssconvert is required here (CI installs gnumeric) but is not on PATH")
+        pytest.skip("Gnumeric (ssconvert) is not installed")
+
+
+class Built:
+    """A built workbook, the checkpoint it came from, and the oracle run on the weights as written."""
+
+    def __init__(self, tmp, weights, layers=None, n_ctx=16, lens=None):
+        self.ckpt = checkpoint.load(weights, seed=3, layers=layers)
+        self.ids = tokenizer.encode(PROMPT)
+        self.n_ctx = n_ctx
+        self.path = tmp / "book.xlsx"
+        write_book(builder.build_workbook(self.ckpt, PROMPT, n_ctx, lens=lens), self.path)
+        as_written = {k: written_values(v) for k, v in self.ckpt.params.items()}
+        self.ref = oracle.forward(as_written, self.ckpt.config, self.ids)
+        self.ref_top_ids, self.ref_top_probs = oracle.top_k(self.ref["logits"][-1], builder.TOP_K)
+
+
+def _grid(wb, where, n):
+    """The first n rows (the prompt's positions) of an area of a position tab, as numbers."""
+    return numbers(area(wb, where.sheet, where.row, where.col, n, where.ncols))
+
+
+def check_against_oracle(wb, built):
+    """Every stage, the attention patterns, Logits, TopIds and TopProbs against the oracle."""
+    cfg, n = built.ckpt.config, len(built.ids)
+    for where, name in position_stages(cfg, built.n_ctx):
+        got, want = _grid(wb, where, n), built.ref[name]
+        diff = np.max(np.abs(got - want))
+        assert diff <= REL * np.max(np.abs(want)), f"{where.sheet}: max difference {diff:.3g} from the oracle"
+    for i in range(cfg.n_layer):
+        for tab, name in ((f"h.{i}.attn.scores", "attn.scores"), (f"h.{i}.attn.probs", "attn.probs")):
+            for h in range(cfg.n_head):
+                got = _grid(wb, attention.head_area(tab, h, built.n_ctx), n)[:, :n]
+                want = built.ref[f"h.{i}.{name}"][h]
+                causal = np.tril(np.ones((n, n), dtype=bool))
+                diff = np.max(np.abs(got - want)[causal])
+                assert diff <= REL * np.max(np.abs(want[causal])), f"{tab} head {h}: max difference {diff:.3g}"
+                if name == "attn.scores":
+                    assert np.all(got[~causal] == -1e30), f"{tab} head {h}: the causal mask is missing"
+                else:
+                    assert np.all(got[~causal] == 0), f"{tab} head {h}: masked keys have weight"
+    logits = numbers(named(wb, names.LOGITS))[:, 0]
+    want = built.ref["logits"][-1]
+    assert logits.shape == (cfg.n_vocab,)
+    diff = np.max(np.abs(logits - want))
+    assert diff <= REL * np.max(np.abs(want)), f"Logits: max difference {diff:.3g}"
+    assert numbers(named(wb, names.TOP_IDS))[:, 0].astype(int).tolist() == built.ref_top_ids.tolist()
+    np.testing.assert_allclose(numbers(named(wb, names.TOP_PROBS))[:, 0], built.ref_top_probs, rtol=REL, atol=0)
+    assert named(wb, names.NEXT_TOKEN)[0, 0] == tokenizer.token_text(built.ref_top_ids[0])
+    assert named(wb, names.TOKEN_IDS)[:n, 0].tolist() == built.ids
+    assert named(wb, names.TOKEN_COUNT)[0, 0] == n
+
+
+# Where Excel has a specific error, LibreOffice computes its generic Err:502 ("invalid argument") and writes
+# it to .xlsx as #VALUE!: INDEX outside its range (Excel: #REF!), LARGE/SMALL with k out of range, and
+# LN, LOG10 or SQRT outside their domain (Excel: #NUM!).
+# The engine follows Excel; these pairs count as agreement, and no other pair of different errors does.
+LIBREOFFICE_ERR_502 = {("#REF!", "#VALUE!"), ("#NUM!", "#VALUE!")}
+
+
+def same(a, b, excuse=False):
+    if isinstance(a, XlError) and str(b).startswith("#"):
+        return str(a) == str(b) or (excuse and (str(a), str(b)) in LIBREOFFICE_ERR_502)
+    if isinstance(a, XlError) or isinstance(b, XlError) or isinstance(a, str) or isinstance(b, str):
+        return str(a) == str(b)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return bool(a) == bool(b)
+    a, b = float(a), float(b)
+    return a == b or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
