@@ -1,6 +1,7 @@
 """The `xlgpt` command line. Each subcommand is a thin shell over a module; errors become one line."""
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -106,6 +107,52 @@ def cmd_recalc(a) -> int:
     if a.check and not a.json:
         print("check: every stage equals the oracle within 1e-9 (relative to the stage's largest value)")
     return 0
+
+
+def cmd_sweep(a) -> None:
+    from pathlib import Path
+    from . import recalc, sweep
+    from .xlsx.atomic import exclusive
+    from .xlsx.reader import read
+    if a.json and a.csv:
+        raise XlgptError("--json and --csv exclude each other: print JSON, or write the rows to a CSV file")
+    if (a.out or a.in_place) and not a.write_tab:
+        raise XlgptError("--out and --in-place go with --write-tab (the sweep writes nothing else)")
+    out = _output_path(a) if a.write_tab else None
+    csv_out = Path(a.csv) if a.csv else None
+    if csv_out is not None and (csv_out.is_dir() or not csv_out.parent.is_dir()):
+        raise XlgptError(f"--csv {csv_out}: give a file in an existing folder")
+    cases = sweep.load_cases(a.prompts)
+    src = Path(a.book)
+    if not src.is_file():
+        raise XlgptError(f"{src}: no such workbook")
+    before = recalc.identity(src)
+    rb = read(src, progress=_Progress("reading tab"))
+    edits = sweep.knob_edits(rb.book, a.set or [], a.keep_only)
+    result = sweep.sweep(rb.book, cases, edits, progress=lambda label: _Progress(f"sweeping ({label})"))
+    if out is not None:
+        def still_source():
+            if recalc.identity(src) != before:
+                raise XlgptError(f"{src} changed during the sweep (another program wrote it); nothing was written: "
+                                 f"run again")
+        with exclusive(out):
+            sweep.write_tab(rb, out, result, a.prompts, progress=_Progress("writing tab"), still_source=still_source)
+        print(f"wrote {out} with the tab {sweep.EXPERIMENTS}", file=sys.stderr)
+    if a.json:
+        print(json.dumps(result, ensure_ascii=False))
+    elif csv_out is not None:
+        import csv
+        from .xlsx.atomic import atomic_output
+        with atomic_output(csv_out) as f:
+            text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+            w = csv.DictWriter(text, fieldnames=sweep.CSV_COLUMNS)
+            w.writeheader()
+            w.writerows(sweep.csv_rows(result))
+            text.flush()
+            text.detach()
+        print(sweep.table(result))
+    else:
+        print(sweep.table(result))
 
 
 def cmd_generate(a) -> None:
@@ -219,6 +266,24 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="also compare every stage with the NumPy oracle")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_recalc)
+
+    p = sub.add_parser("sweep", help="the workbook's own prediction for every prompt of a set, with and without "
+                                     "surgery knobs")
+    p.add_argument("book")
+    p.add_argument("--prompts", required=True, metavar="SOURCE",
+                   help="a .jsonl or .csv file (prompt, optional expected), or a built-in set: days, ioi")
+    p.add_argument("--set", action="append", metavar="REF=VALUE",
+                   help="a knob to compare with the workbook as it is: 'Sheet'!B7=0.5, HeadGates(9,1)=0 (repeatable)")
+    p.add_argument("--keep-only", metavar="COMPONENTS",
+                   help="compare with every head and MLP off but these, e.g. mlp0,head9.1,head10.3,mlp9")
+    p.add_argument("--json", action="store_true", help="print one JSON object: baseline, edited, summary")
+    p.add_argument("--csv", metavar="PATH", help="also write the rows to a CSV file")
+    p.add_argument("--write-tab", action="store_true",
+                   help="add the results to the workbook as the Experiments tab (with --out PATH or --in-place)")
+    p.add_argument("--out", metavar="PATH", help="with --write-tab: write the workbook here")
+    p.add_argument("--in-place", action="store_true", help="with --write-tab: overwrite BOOK")
+    p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    p.set_defaults(run=cmd_sweep)
 
     p = sub.add_parser("generate", help="append the predicted token and recalculate, N times")
     p.add_argument("book")

@@ -22,7 +22,8 @@ from .errors import XlgptError
 from .xlsx.atomic import atomic_output, exclusive
 from .xlsx import sheet_cache
 from .xlsx.reader import ReadBook, read
-from .xlsx.worksheet import sheet_data_chunks
+from .xlsx import package_edit
+from .xlsx.worksheet import sheet_data_chunks, worksheet_chunks
 from .xlsx.zipread import copy_of_stored, digest, inflate, inflate_xml
 from .xlsx.zipstream import Deflated, ZipWriter
 
@@ -80,7 +81,8 @@ def _value(raw: str):
     return x if math.isfinite(x) else raw
 
 
-def apply(book: Book, edit: Edit) -> None:
+def apply(book: Book, edit: Edit):
+    """Set the edit's cell; returns what undoes it (a sweep sets the prompt and the knobs back)."""
     sheet = book.sheet(edit.sheet)
     for b in reversed(sheet.blocks):
         r, c = edit.row - b.row, edit.col - b.col
@@ -88,19 +90,31 @@ def apply(book: Book, edit: Edit) -> None:
             where = refs.qualified(edit.sheet, refs.cell(edit.row, edit.col))
             if isinstance(b, Formulas):
                 raise XlgptError(f"--set: {where} holds a formula; --set edits constants (weights, the prompt, gates)")
+            before = b.data
             if isinstance(b, Values):
                 if not isinstance(edit.value, float):
                     raise XlgptError(f"--set: {where} holds a number; {edit.value!r} is not one")
                 if not b.data.flags.writeable or b.data.dtype != np.float64:
                     b.data = np.array(b.data, dtype=np.float64)  # a cached sheet is read-only: copy on write
+                old = float(b.data[r, c])
                 b.data[r, c] = edit.value
-            else:
-                b.data = list(b.data)  # a new list: the engine remembers converted lists by identity
-                b.data[r] = list(b.data[r]) + [None] * (c + 1 - len(b.data[r]))
-                b.data[r][c] = edit.text if isinstance(b.data[r][c], str) else edit.value
-            return
-    sheet.add(Values(edit.row, edit.col, np.array([[edit.value]])) if isinstance(edit.value, float)
-              else Texts(edit.row, edit.col, [[edit.value]]))
+
+                def undo(b=b, before=before, old=old, r=r, c=c):
+                    if b.data is before:
+                        b.data[r, c] = old  # changed in place
+                    else:
+                        b.data = before
+                return undo
+            b.data = list(b.data)  # a new list: the engine remembers converted lists by identity
+            b.data[r] = list(b.data[r]) + [None] * (c + 1 - len(b.data[r]))
+            b.data[r][c] = edit.text if isinstance(b.data[r][c], str) else edit.value
+
+            def undo(b=b, before=before):
+                b.data = before
+            return undo
+    added = sheet.add(Values(edit.row, edit.col, np.array([[edit.value]])) if isinstance(edit.value, float)
+                      else Texts(edit.row, edit.col, [[edit.value]]))
+    return lambda: sheet.blocks.remove(added)
 
 
 def recalculate_file(src: Path, dest: Path, sets: list[str], progress=None) -> ReadBook:
@@ -112,7 +126,7 @@ def recalculate_file(src: Path, dest: Path, sets: list[str], progress=None) -> R
     step = progress or (lambda verb: None)
     waiting = lambda: print(f"waiting for another program writing {dest}", file=sys.stderr, flush=True)
     with exclusive(dest, waiting):
-        before = _identity(src)
+        before = identity(src)
         rb = read(src, progress=step("reading tab"))
         edits = [parse_set(rb.book, text) for text in sets]
         for edit in edits:
@@ -120,7 +134,7 @@ def recalculate_file(src: Path, dest: Path, sets: list[str], progress=None) -> R
         engine.recalculate(rb.book, progress=step("evaluating"))
 
         def still_source():
-            if _identity(src) != before:
+            if identity(src) != before:
                 raise XlgptError(f"{src} changed while it was being recalculated (another program wrote it); "
                                  f"nothing was written: run again")
         write_back(rb, dest, {e.sheet for e in edits}, progress=step("writing tab"), still_source=still_source)
@@ -128,23 +142,40 @@ def recalculate_file(src: Path, dest: Path, sets: list[str], progress=None) -> R
     return rb
 
 
-def _identity(path: Path):
+def identity(path: Path):
+    """What tells whether another program replaced or rewrote the file: inode, size, modification time."""
     st = os.stat(path)
     return st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def write_back(rb: ReadBook, dest: Path, edited: set, progress=None, still_source=None) -> None:
+def write_back(rb: ReadBook, dest: Path, edited: set, progress=None, still_source=None, added: list = ()) -> None:
+    """Write the book back over the package it was read from: changed tabs anew, the rest as stored. added:
+    new sheets (not in the package yet), written after the others with their entries in the package."""
     with atomic_output(dest, still_source) as f, zipfile.ZipFile(rb.path) as z:
         out = ZipWriter(f)
         try:
             sheets = {s.part: s_name for s_name, s in rb.sources.items()}
+            used = set(z.namelist())
+            parts = {}
+            for sheet in added:
+                parts[sheet.name] = package_edit.new_part(used | set(parts.values()))
+            entries = {}
+            if added:
+                entries = {p: inflate_xml(z, z.getinfo(p))
+                           for p in (package_edit.WORKBOOK, package_edit.RELS, package_edit.TYPES)}
+                for name, part in parts.items():
+                    entries = package_edit.with_sheet(entries, name, part)
             done = 0
             for info in z.infolist():
                 name = sheets.get(info.filename)
                 if name is not None and progress:
                     done += 1
                     progress(done, len(sheets), name)
-                if name is None or (name not in edited and _unchanged(rb.sources[name], rb.book.sheet(name))):
+                if info.filename in entries:
+                    d = Deflated()
+                    d.write(entries[info.filename])
+                    out.write_deflated(info.filename, d.close())
+                elif name is None or (name not in edited and _unchanged(rb.sources[name], rb.book.sheet(name))):
                     out.write_deflated(info.filename, _raw_member(z, info))
                 else:
                     sheet = rb.book.sheet(name)
@@ -155,6 +186,11 @@ def write_back(rb: ReadBook, dest: Path, edited: set, progress=None, still_sourc
                         k = sheet_cache.key(digest(b"".join(d.pieces)))
                         sheet_cache.remember_digest(k, values)
                         sheet_cache.remember_blocks(rb.blocks_key(k), _without_values(sheet.blocks))
+            for sheet in added:
+                d = Deflated()
+                for chunk in worksheet_chunks(sheet, None):
+                    d.write(chunk)
+                out.write_deflated(parts[sheet.name], d.close())
         except BaseException:
             out.abandon()
             raise

@@ -4,6 +4,8 @@
     functions.py)
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..book import Book, Formulas
@@ -31,26 +33,54 @@ def read_range(book: Book, target: str) -> np.ndarray:
     return store.region(node.sheet, node.r0, node.c0, node.r1 - node.r0 + 1, node.c1 - node.c0 + 1)
 
 
-def recalculate(book: Book, progress=None) -> None:
-    """Evaluate every formula block of the book and store the results in its `values`.
+@dataclass
+class Plan:
+    """What a recalculation evaluates, in order, with the book's defined names parsed: made once and run as
+    often as the book's constants change (a sweep over prompts: the formulas stay, the prompt changes)."""
+    groups: list[Group]
+    names: dict
+    blocks: list[Formulas]  # the blocks whose values a run sets
 
-    progress(i, n, sheet_name) is called before each group of cells is evaluated."""
-    store = Store(book)
+
+def make_plan(book: Book, needed: list[str] | None = None) -> Plan:
+    """The plan of a recalculation of every formula, or only of what the defined names or references in
+    `needed` depend on (the other blocks then keep the values they had)."""
     names = {}
     for name, target in book.names.items():
         try:
             names[name] = names[name.upper()] = parse(target)
         except FormulaError:
             pass  # a name the engine cannot read evaluates to #NAME? where it is used
-    ordered = schedule(book, names)
-    for i, g in enumerate(ordered, 1):
+    rects = None
+    if needed is not None:
+        rects = []
+        for target in needed:
+            node = parse(book.names.get(target, target))
+            if not isinstance(node, Ref) or node.sheet is None:
+                raise XlgptError(f"{target} does not name cells of one sheet")
+            rects.append((node.sheet, node.r0, node.c0, node.r1 + 1, node.c1 + 1))
+    groups = schedule(book, names, rects)
+    seen, blocks = set(), []
+    for g in groups:
+        if id(g.block) not in seen:
+            seen.add(id(g.block))
+            blocks.append(g.block)
+    return Plan(groups, names, blocks)
+
+
+def recalculate(book: Book, progress=None, plan: Plan | None = None) -> None:
+    """Evaluate every formula block of the book (or those of `plan`, made for this book) and store the
+    results in its `values`.
+
+    progress(i, n, sheet_name) is called before each group of cells is evaluated."""
+    todo = plan if plan is not None else make_plan(book)
+    store = Store(book)
+    for i, g in enumerate(todo.groups, 1):
         if progress:
-            progress(i, len(ordered), g.sheet)
-        _evaluate(g, store, names)
-    for sheet in book.sheets:
-        for b in sheet.blocks:
-            if isinstance(b, Formulas):
-                b.values = store.arrays[id(b)]
+            progress(i, len(todo.groups), g.sheet)
+        _evaluate(g, store, todo.names)
+    for b in todo.blocks:
+        b.values = store.arrays[id(b)]
 
 
 def _evaluate(g: Group, store: Store, names: dict) -> None:

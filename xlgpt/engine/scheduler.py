@@ -100,15 +100,18 @@ def _overlaps(a, b):
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def schedule(book: Book, names: dict) -> list[Group]:
-    """Every formula block of the book as groups, in an order where each comes after every group it reads."""
-    return order(formula_groups(book), names)
+def schedule(book: Book, names: dict, needed: list | None = None) -> list[Group]:
+    """The book's formula blocks as groups, in an order where each comes after every group it reads.
+    needed: rectangles (sheet, r0, c0, r1, c1), exclusive ends; only the groups they depend on, when given."""
+    return order(formula_groups(book), names, needed)
 
 
-def order(groups: list[Group], names: dict) -> list[Group]:
+def order(groups: list[Group], names: dict, needed: list | None = None) -> list[Group]:
     """The groups in an order where each comes after every group it reads (a new list: the groups given are
-    not changed); a cycle is an error naming its cells."""
+    not changed); a cycle is an error naming its cells. needed: as for schedule."""
     groups, deps = _settled(list(groups), names)
+    if needed is not None:
+        groups = [g for g in groups if any(sheet == g.sheet and _overlaps(rect, g.output()) for sheet, *rect in needed)]
     ordered, state = [], {}
     for g in groups:  # depth-first topological sort, iterative so deep chains cannot overflow the stack
         if state.get(id(g)):
