@@ -1,8 +1,10 @@
-"""Render the README's pictures with LibreOffice headless: the Start tab, an attention heat map and the
-LogitLens tab of a built `tiny` workbook (random weights, so the tokens are nonsense; the layout is real).
+"""Render the README's pictures with LibreOffice headless: the Start tab with its chart, an attention heat map
+and the LogitLens tab with its charts, of a built `tiny` workbook (random weights, so the tokens are nonsense;
+the layout is real).
 
-Each tab is copied, with the engine's values and its formatting (colour scales included), into a workbook of
-its own, which LibreOffice exports to PDF (its first page); pdftoppm (Debian's poppler-utils) makes the PNG.
+Each tab is copied, with the engine's values, its formatting (colour scales included) and its charts, into a
+workbook of its own, printed landscape one page wide, which LibreOffice exports to PDF (its first page);
+pdftoppm (Debian's poppler-utils) makes the PNG.
 
     apt-get install poppler-utils   # once
     .venv/bin/python docs/make_screenshots.py
@@ -32,7 +34,7 @@ TABS = {"start.png": "Start", "attention.png": "h.1.attn.probs", "logitlens.png"
 def values_only(sheet: Sheet) -> Sheet:
     """The tab as it shows: every formula replaced by its value, formatting and heat maps kept."""
     out = Sheet(sheet.name, col_widths=dict(sheet.col_widths), color_scales=list(sheet.color_scales),
-                freeze=sheet.freeze)
+                freeze=sheet.freeze, charts=list(sheet.charts), fit_to_page=True)
     for b in sheet.blocks:
         if isinstance(b, Formulas):
             v = b.values

@@ -155,3 +155,76 @@ def test_member_dates_are_when_the_file_was_written(parts):
     stamps = {datetime.datetime(*i.date_time) for i in ours.infolist()}
     now = datetime.datetime.now()
     assert all(abs(now - s) < datetime.timedelta(hours=1) for s in stamps), stamps
+
+
+# ---- charts -------------------------------------------------------------------------------------------------
+
+CHART_DATA = [("tok0", 0.5), ("tok1", 0.25), ("tok2", 0.125)]
+
+
+def _ours_charts(path):
+    from xlgpt.book import Chart
+    book = Book()
+    s = book.add(Sheet("Start"))
+    s.add(Texts(0, 0, [[t, p] for t, p in CHART_DATA]))
+    s.charts.append(Chart("bar", "Next token: the most likely", "probability", "'Start'!$A$1:$A$3",
+                          "'Start'!$B$1:$B$3", row=1, col=4))
+    s.charts.append(Chart("line", "After each block", "p", "'Start'!$A$1:$A$3", "'Start'!$B$1:$B$3", row=17,
+                          col=4, x_title="block", y_title="probability"))
+    write_book(book, path)
+
+
+def _theirs_charts(path):
+    import xlsxwriter
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Start")
+    for r, (t, p) in enumerate(CHART_DATA):
+        ws.write_string(r, 0, t)
+        ws.write_number(r, 1, p)
+    bar = wb.add_chart({"type": "bar"})
+    bar.add_series({"name": "probability", "categories": "='Start'!$A$1:$A$3", "values": "='Start'!$B$1:$B$3",
+                    "fill": {"color": "#4472C4"}})
+    bar.set_title({"name": "Next token: the most likely"})
+    bar.set_y_axis({"reverse": True})  # XlsxWriter's bar chart: y is the category axis
+    bar.set_legend({"none": True})
+    ws.insert_chart(1, 4, bar)
+    line = wb.add_chart({"type": "line"})
+    line.add_series({"name": "p", "categories": "='Start'!$A$1:$A$3", "values": "='Start'!$B$1:$B$3",
+                     "line": {"color": "#4472C4", "width": 2.25},
+                     "marker": {"type": "circle", "size": 6, "fill": {"color": "#4472C4"},
+                                "border": {"color": "#4472C4"}}})
+    line.set_title({"name": "After each block"})
+    line.set_x_axis({"name": "block"})
+    line.set_y_axis({"name": "probability"})
+    line.set_legend({"none": True})
+    ws.insert_chart(17, 4, line)
+    wb.close()
+
+
+@pytest.fixture(scope="module")
+def chart_parts(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("charts")
+    _ours_charts(tmp / "ours.xlsx")
+    _theirs_charts(tmp / "theirs.xlsx")
+    return zipfile.ZipFile(tmp / "ours.xlsx"), zipfile.ZipFile(tmp / "theirs.xlsx")
+
+
+CACHES = ("strCache", "numCache")  # XlsxWriter caches the cells' values; xlgpt writes none (see charts.py)
+
+
+@pytest.mark.parametrize("part", ["xl/charts/chart1.xml", "xl/charts/chart2.xml", "xl/drawings/drawing1.xml",
+                                  "xl/drawings/_rels/drawing1.xml.rels", "xl/worksheets/_rels/sheet1.xml.rels"])
+def test_chart_parts(chart_parts, part):
+    ours, theirs = (_tree(z, part) for z in chart_parts)
+    assert _canon(ours, CACHES) == _canon(theirs, CACHES)
+
+
+def test_chart_package_entries(chart_parts):
+    ours, theirs = chart_parts
+    assert {n for n in ours.namelist()} == {n for n in theirs.namelist() if THEME not in n}
+    types = [sorted((c.get("PartName"), c.get("ContentType")) for c in _tree(z, "[Content_Types].xml")
+                    if "chart" in c.get("PartName", "") or "drawing" in c.get("PartName", "")) for z in chart_parts]
+    assert types[0] == types[1] and len(types[0]) == 3
+    sheets = [_tree(z, "xl/worksheets/sheet1.xml") for z in chart_parts]
+    assert [c.tag for c in sheets[0]][-2:] == [c.tag for c in sheets[1]][-2:] == [NS + "pageMargins", NS + "drawing"]
+    assert [_canon(e) for e in sheets[0].iter(NS + "drawing")] == [_canon(e) for e in sheets[1].iter(NS + "drawing")]

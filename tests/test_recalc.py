@@ -138,3 +138,18 @@ def test_recalc_again_copies_what_did_not_change(tiny, tmp_path):
     want = oracle.forward(params, tiny.ckpt.config, tiny.ids)["logits"][-1]
     got = numbers(named(open_values(third), names.LOGITS))[:, 0]
     assert np.max(np.abs(got - want)) <= REL * np.max(np.abs(want))
+
+
+def test_recalc_keeps_the_charts(tiny, tmp_path):
+    """The Start tab's chart survives a recalculation: its parts copied as they are, the sheet still points to
+    its drawing, and the chart still reads the cells that recalc rewrote."""
+    import zipfile
+    out = tmp_path / "again.xlsx"
+    recalc(tiny.path, "--out", out, "--set", f"{names.PROMPT}=If today is Monday, tomorrow is")
+    before, after = zipfile.ZipFile(tiny.path), zipfile.ZipFile(out)
+    parts = [n for n in before.namelist() if "chart" in n or "drawing" in n or "worksheets/_rels" in n]
+    assert "xl/charts/chart1.xml" in parts and "xl/drawings/drawing1.xml" in parts
+    assert all(before.read(n) == after.read(n) for n in parts)
+    assert b'<drawing r:id="rId1"/>' in after.read("xl/worksheets/sheet1.xml")
+    from xlgpt.workbook import builder, start
+    assert start.top_area(builder.TOP_K, 2).ref().encode() in after.read("xl/charts/chart1.xml")

@@ -75,17 +75,33 @@ def test_the_logit_lens_is_the_oracles(tiny_cut):
     ids = tokenizer.encode_ordinary(PROMPT)
     ref = oracle.forward(as_written(ckpt), ckpt.config, ids, knobs, lens=True)
     n, n_layer = len(ids), ckpt.config.n_layer
+    n_ctx = engine.read_range(book, names.TOKEN_IDS).shape[0]
+    final = int(engine.read_range(book, names.NEXT_TOKEN_ID)[0, 0])
+    assert final == int(np.argmax(ref["logits"][-1]))
     for layer in range(n_layer):
-        tab = f"h.{layer}.lens"
-        top = engine.read_range(book, refs.qualified(tab, refs.area(3, 2, 1, n)))[0]
-        prob = engine.read_range(book, refs.qualified(tab, refs.area(4, 2, 1, n)))[0]
+        summary = lens_tabs.summary_area(layer, n_ctx)
+        top = engine.read_range(book, summary.rows(0, 1).cols(0, n).ref())[0]
+        prob = engine.read_range(book, summary.rows(1, 1).cols(0, n).ref())[0]
+        p_next = engine.read_range(book, summary.rows(2, 1).cols(0, n).ref())[0]
         want_ids, want_probs = zip(*(oracle.top_k(ref["lens"][layer, p], 1) for p in range(n)))
         assert [int(i) for i in top] == [int(i[0]) for i in want_ids]
         assert np.allclose(np.asarray(prob, dtype=float), [p[0] for p in want_probs], rtol=REL, atol=0)
-        logits = engine.read_range(book, refs.qualified(tab, refs.area(6, 2, ckpt.config.n_vocab, n)))
+        want_next = [oracle.softmax(ref["lens"][layer, p])[final] for p in range(n)]
+        assert np.allclose(np.asarray(p_next, dtype=float), want_next, rtol=REL, atol=0)
+        logits = engine.read_range(book, refs.qualified(summary.sheet, refs.area(lens_tabs.LENS_ROWS, summary.col,
+                                                                                   ckpt.config.n_vocab, n)))
         assert np.max(np.abs(logits.T - ref["lens"][layer, :, :])) <= REL * np.max(np.abs(ref["lens"][layer]))
-    last = engine.read_range(book, refs.qualified(f"h.{n_layer - 1}.lens", refs.area(3, 2, 1, n)))[0]
-    assert int(last[n - 1]) == int(engine.read_range(book, names.NEXT_TOKEN_ID)[0, 0])  # the last block's lens predicts
+    last = engine.read_range(book, lens_tabs.summary_area(n_layer - 1, n_ctx).rows(0, 1).cols(0, n).ref())[0]
+    assert int(last[n - 1]) == final  # the last block's lens predicts
+    # per block at the last position: p(final prediction) and the residual norm, which the charts draw
+    table = engine.read_range(book, lens_tabs.last_position_area(n_layer, n_ctx).ref())
+    assert table[:, 0].tolist() == [f"block {i}" for i in range(n_layer)]
+    want = [oracle.softmax(ref["lens"][i, n - 1])[final] for i in range(n_layer)]
+    assert np.allclose(table[:, 1].astype(float), want, rtol=REL, atol=0)
+    norms = [np.linalg.norm(ref[f"h.{i}.resid_post"][n - 1]) for i in range(n_layer)]
+    assert np.allclose(table[:, 2].astype(float), norms, rtol=REL, atol=0)
+    assert [c.values for c in book.sheet(lens_tabs.TAB).charts] == [
+        lens_tabs.last_position_area(n_layer, n_ctx).cols(k, 1).ref() for k in (1, 2)]
 
 
 def test_knobs_against_transformers_hooks(hf_tiny, tmp_path):
@@ -143,9 +159,16 @@ def test_libreoffice_computes_the_knobs_alike(tiny_cut, tmp_path):
     ref = oracle.forward(as_written(ckpt), ckpt.config, ids, knobs, lens=True)
     got = numbers(named(wb, names.LOGITS))[:, 0]
     assert np.max(np.abs(got - ref["logits"][-1])) <= REL * np.max(np.abs(ref["logits"][-1]))
-    summary = lens_tabs.summary_area(1, engine.read_range(book, names.TOKEN_IDS).shape[0])
+    n_ctx = engine.read_range(book, names.TOKEN_IDS).shape[0]
+    summary = lens_tabs.summary_area(1, n_ctx)
     top = area(wb, summary.sheet, summary.row, summary.col, 1, len(ids))[0].tolist()
     assert top == [int(np.argmax(ref["lens"][1, p])) for p in range(len(ids))]
+    table = lens_tabs.last_position_area(ckpt.config.n_layer, n_ctx)
+    got = numbers(area(wb, table.sheet, table.row, table.col + 1, table.nrows, 2))
+    final = int(np.argmax(ref["logits"][-1]))
+    want = [[oracle.softmax(ref["lens"][i, len(ids) - 1])[final],
+             np.linalg.norm(ref[f"h.{i}.resid_post"][len(ids) - 1])] for i in range(ckpt.config.n_layer)]
+    np.testing.assert_allclose(got, want, rtol=REL, atol=0)
 
 
 @pytest.mark.slow

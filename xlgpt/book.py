@@ -70,6 +70,23 @@ class ColorScale:
 
 
 @dataclass
+class Chart:
+    """A chart drawn over the sheet, fed by cells of the workbook (so it follows every recalculation).
+
+    kind "bar": horizontal bars, one per category (the top tokens); "line": a line with markers (a value per
+    block). The references are absolute, with their sheet: 'Start'!$B$9:$B$18."""
+    kind: str
+    title: str
+    series: str  # the series' name
+    categories: str
+    values: str
+    row: int  # the cell at the chart's top-left corner
+    col: int
+    x_title: str | None = None
+    y_title: str | None = None
+
+
+@dataclass
 class Sheet:
     name: str
     blocks: list = field(default_factory=list)
@@ -77,6 +94,8 @@ class Sheet:
     links: list[tuple[int, int, str, str]] = field(default_factory=list)  # (row, col, target "'Sheet'!A1", text)
     color_scales: list[ColorScale] = field(default_factory=list)
     freeze: tuple[int, int] | None = None  # rows and columns kept in view
+    charts: list[Chart] = field(default_factory=list)
+    fit_to_page: bool = False  # printed (and exported to PDF) landscape, one page wide
 
     def add(self, block):
         self.blocks.append(block)

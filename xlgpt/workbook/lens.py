@@ -1,25 +1,34 @@
 """The logit lens (templates/lens.toml): per block, ln_f and the unembedding applied to its output at every
 position (tabs h.N.lens_ln, h.N.lens), and the LogitLens tab that sums them up: per block and position the
-top token, its probability, its id, and the residual stream's norm."""
+top token, its probability, its id, and the residual stream's norm; per block at the prompt's last position,
+the probability of the final prediction and the residual norm, with a chart of each."""
 
 import numpy as np
 
 from .. import refs
-from ..book import Book, ColorScale, Sheet, Texts, Values
+from ..book import Book, Chart, ColorScale, Sheet, Texts, Values
 from ..model.config import GPT2Config
+from . import names
 from .grid import FIRST_COL, Area, place, titled, weight_area
 from .layer_norm import layer_norm_tab
 from .templates import stage
 
-LENS_ROWS = 6  # the lens tabs' logits start on row 7, under the summary rows
+LENS_ROWS = 7  # the lens tabs' logits start on row 8, under the summary rows
 TAB = "LogitLens"
 SECTIONS = {"token": "top token", "prob": "its probability", "id": "top id",
             "norm": "residual norm |h.N.resid_post|"}  # the LogitLens tab's tables, top to bottom
 
 
 def summary_area(layer: int, n_ctx: int) -> Area:
-    """The lens tab's two summary rows: top id, then its probability, one column per position."""
-    return Area(f"h.{layer}.lens", 3, FIRST_COL, 2, n_ctx)
+    """The lens tab's summary rows, one column per position: top id, its probability, and the probability of
+    the model's final prediction (NextTokenId)."""
+    return Area(f"h.{layer}.lens", 3, FIRST_COL, 3, n_ctx)
+
+
+def last_position_area(n_layer: int, n_ctx: int) -> Area:
+    """The LogitLens table at the prompt's last position, a row per block: its label, p(next token), the
+    residual norm (right of the position tables)."""
+    return Area(TAB, 4, FIRST_COL + n_ctx + 1, n_layer, 3)
 
 
 def section_area(what: str, n_layer: int, n_ctx: int) -> Area:
@@ -36,7 +45,7 @@ def lens_tabs(book: Book, cfg: GPT2Config, layer: int, resid_post: Area, token_t
     tab, n, v = f"h.{layer}.lens", resid_post.nrows, cfg.n_vocab
     s = book.add(Sheet(tab, col_widths={0: 9, 1: 11}, freeze=(LENS_ROWS, FIRST_COL)))
     titled(s, t["lens"], tab=tab, layer=layer, ln_tab=normed.sheet)
-    s.add(Texts(2, 0, [["position"], ["top id"], ["top prob"], ["id"]], style="bold"))
+    s.add(Texts(2, 0, [["position"], ["top id"], ["top prob"], ["p(next token)"], ["id"]], style="bold"))
     s.add(Values(2, FIRST_COL, np.arange(n, dtype=float)[None, :], style="bold"))
     logits = Area(tab, LENS_ROWS, FIRST_COL, v, n)
     s.add(Values(LENS_ROWS, 0, np.arange(v, dtype=float)[:, None]))
@@ -47,6 +56,8 @@ def lens_tabs(book: Book, cfg: GPT2Config, layer: int, resid_post: Area, token_t
     place(s, t["lens_id"], summary.rows(0, 1), col=col)
     for j in range(n):  # a single-cell array formula per position, each over its own column
         place(s, t["lens_prob"], summary.rows(1, 1).cols(j, 1), style="percent", col=logits.cols(j, 1).ref(False))
+    place(s, t["lens_next"], summary.rows(2, 1), style="percent", col=col, next_id=names.NEXT_TOKEN_ID,
+          top_prob=summary.rows(1, 1).first(False))
     return summary
 
 
@@ -76,4 +87,23 @@ def logit_lens_tab(book: Book, cfg: GPT2Config, lenses: list[Area], residuals: l
                     place(s, t["norm"], row.cols(j, 1), row=residuals[i].rows(j, 1).ref())
         if what in ("prob", "norm"):
             s.color_scales.append(ColorScale(block.ref(other_sheet=False).replace("$", "")))
+    _last_position(s, t, lenses, out["norm"], n_layer, n)
     return out
+
+
+def _last_position(s: Sheet, t: dict, lenses: list[Area], norms: Area, n_layer: int, n: int) -> None:
+    """Per block at the prompt's last position (TokenCount): the final prediction's probability and the
+    residual norm, and a line chart of each."""
+    table = last_position_area(n_layer, n)
+    s.add(Texts(table.row - 1, table.col, [["at the last position", "p(next token)", "residual norm"]], style="bold"))
+    s.add(Texts(table.row, table.col, [[f"block {i}"] for i in range(n_layer)]))
+    for i in range(n_layer):
+        place(s, t["last"], table.rows(i, 1).cols(1, 1), style="percent", row=lenses[i].rows(2, 1).ref(),
+              token_count=names.TOKEN_COUNT)
+        place(s, t["last"], table.rows(i, 1).cols(2, 1), row=norms.rows(i, 1).ref(), token_count=names.TOKEN_COUNT)
+    s.col_widths.update({table.col: 20, table.col + 1: 13, table.col + 2: 13})
+    labels = table.cols(0, 1).ref()
+    for k, (template, col, axis) in enumerate(((t["chart_next"], 1, "probability"), (t["chart_norm"], 2, "norm"))):
+        title, series = template.header()
+        s.charts.append(Chart("line", title, series, labels, table.cols(col, 1).ref(), row=table.row - 1 + 16 * k,
+                              col=table.col + 4, x_title="block", y_title=axis))

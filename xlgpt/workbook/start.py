@@ -3,7 +3,7 @@ the tabs (templates/start.toml)."""
 
 import numpy as np
 
-from ..book import Sheet, Texts, Values
+from ..book import Chart, Sheet, Texts, Values
 from . import names
 from .grid import Area, place, titled
 from .templates import stage
@@ -71,6 +71,8 @@ def start_tab(s: Sheet, prompt: str, capacity: str, top: dict[str, Area], model:
     s.add(Values(TOP_ROW, 0, np.arange(1, k + 1, dtype=float)[:, None]))
     for col, name, style in ((1, "token", None), (2, "prob", "percent"), (3, "id", None)):
         place(s, t["show_column_checked"], top_area(k, col), style=style, ref=top[name].first(), **checked)
+    title, series = t["chart"].header()
+    s.charts.append(Chart("bar", title, series, top_area(k, 1).ref(), top_area(k, 2).ref(), row=TOP_ROW - 1, col=5))
 
     row = TOP_ROW + 1 + k
     s.add(Texts(row, 0, [["Model"], ["Shape"], ["Parameters"]], style="bold"))

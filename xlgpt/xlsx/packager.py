@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..book import Book
+from . import charts
 from .atomic import atomic_output
 from .contenttypes import content_types_xml
 from .docprops import app_xml, core_xml
@@ -29,7 +30,11 @@ def write_book(book: Book, path: Path, *, full_calc_on_load: bool = True, progre
 
 
 def _write_parts(z: ZipWriter, book: Book, names: list[str], full_calc_on_load: bool, progress) -> None:
-    z.writestr("[Content_Types].xml", content_types_xml(len(names)).encode())
+    drawn = [(i, s) for i, s in enumerate(book.sheets, 1) if s.charts]  # drawing k is the k-th sheet with charts
+    n_charts = sum(len(s.charts) for _, s in drawn)
+    parts = ([(f"xl/charts/chart{n}.xml", charts.CHART_TYPE) for n in range(1, n_charts + 1)]
+             + [(f"xl/drawings/drawing{k}.xml", charts.DRAWING_TYPE) for k in range(1, len(drawn) + 1)])
+    z.writestr("[Content_Types].xml", content_types_xml(len(names), parts).encode())
     z.writestr("_rels/.rels", package_rels_xml().encode())
     z.writestr("docProps/app.xml", app_xml(names, sorted(book.names)).encode())
     z.writestr("docProps/core.xml", core_xml().encode())
@@ -66,4 +71,18 @@ def _write_parts(z: ZipWriter, book: Book, names: list[str], full_calc_on_load: 
     with z.member("xl/sharedStrings.xml") as m:
         for chunk in strings.xml_chunks():
             m.write(chunk)
+    _write_charts(z, drawn)
+
+
+def _write_charts(z: ZipWriter, drawn: list) -> None:
+    """Each sheet's drawing, its charts, and the relationships that lead from the sheet to them."""
+    n = 0
+    for k, (i, sheet) in enumerate(drawn, 1):
+        z.writestr(f"xl/worksheets/_rels/sheet{i}.xml.rels", charts.sheet_rels_xml(k).encode())
+        numbers = list(range(n + 1, n + len(sheet.charts) + 1))
+        z.writestr(f"xl/drawings/drawing{k}.xml", charts.drawing_xml(sheet).encode())
+        z.writestr(f"xl/drawings/_rels/drawing{k}.xml.rels", charts.drawing_rels_xml(numbers).encode())
+        for number, chart in zip(numbers, sheet.charts):
+            z.writestr(f"xl/charts/chart{number}.xml", charts.chart_xml(chart, number).encode())
+        n += len(sheet.charts)
 

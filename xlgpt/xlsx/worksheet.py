@@ -25,13 +25,16 @@ def worksheet_chunks(sheet: Sheet, strings: SharedStrings | None, selected: bool
     """Yield the sheet's XML as byte chunks; strings None: text as inline strings."""
     nrows, ncols = sheet.extent
     dim = refs.area(0, 0, max(nrows, 1), max(ncols, 1), absolute=False)
-    yield (DECLARATION + f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><dimension ref="{dim}"/>'
+    fit = '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if sheet.fit_to_page else ""
+    yield (DECLARATION + f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">{fit}<dimension ref="{dim}"/>'
            + _sheet_views(sheet, selected) + '<sheetFormatPr defaultRowHeight="15"/>' + _cols(sheet)
            + "<sheetData>").encode()
     yield from sheet_data_chunks(sheet, strings)
     yield ("</sheetData>" + _conditional_formatting(sheet) + _hyperlinks(sheet)
-           + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
-           ).encode()
+           + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+           + ('<pageSetup orientation="landscape" fitToHeight="0"/>' if sheet.fit_to_page else "")
+           + ('<drawing r:id="rId1"/>' if sheet.charts else "")  # its part: xl/worksheets/_rels (charts.py)
+           + "</worksheet>").encode()
 
 
 def sheet_data_chunks(sheet: Sheet, strings: SharedStrings | None):
@@ -45,7 +48,8 @@ def sheet_data_chunks(sheet: Sheet, strings: SharedStrings | None):
 def is_value_sheet(sheet: Sheet) -> bool:
     """A tab that is one block of numbers from A1, as a weight tab is: written without Python per row."""
     return (len(sheet.blocks) == 1 and isinstance(sheet.blocks[0], Values) and sheet.blocks[0].col == 0
-            and sheet.blocks[0].row == 0 and not sheet.blocks[0].style and not sheet.links and not sheet.color_scales)
+            and sheet.blocks[0].row == 0 and not sheet.blocks[0].style and not sheet.links and not sheet.color_scales
+            and not sheet.charts)
 
 
 def _value_rows(block: Values):
