@@ -22,10 +22,10 @@ demo: $(BIN)/xlgpt
 	$(BIN)/xlgpt build --weights $(WEIGHTS) --out output/demo.xlsx --force
 
 test: $(VENV)/.test-deps
-	$(BIN)/pytest -q -n auto --dist loadgroup
+	$(BIN)/pytest -q -n auto
 
 test-heavy: $(VENV)/.test-deps
-	$(BIN)/pytest -q -n auto --dist loadgroup -m heavy
+	$(BIN)/pytest -q -n auto -m heavy
 
 bench: $(BIN)/xlgpt
 	$(BIN)/python benchmarks/bench_build.py

@@ -37,12 +37,31 @@ def tiny(tmp_path_factory):
     return Built(tmp_path_factory.mktemp("tiny"), "random:tiny", lens=False)
 
 
+def shared(tmp_path_factory, name: str, make):
+    """A folder that make(folder) fills once for all the workers of a run (pytest-xdist runs one process a core):
+    the first worker to ask makes it while holding a lock, the others wait for it and reuse it."""
+    import fcntl
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' folders share their parent
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".done").exists():
+            folder.mkdir(exist_ok=True)
+            make(folder)
+            (folder / ".done").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_lo(tiny, tmp_path_factory):
-    """The tiny workbook as LibreOffice recalculated and saved it: (its path, its values through openpyxl)."""
+    """The tiny workbook as LibreOffice recalculated and saved it: (its path, its values through openpyxl).
+    LibreOffice runs once per test run: every worker's tiny workbook is the same (same seed, prompt, context)."""
     from xlgpt import libreoffice
     need_libreoffice()
-    saved = libreoffice.recalculate(tiny.path, tmp_path_factory.mktemp("tiny_lo"))
+    folder = shared(tmp_path_factory, "tiny_lo", lambda f: libreoffice.recalculate(tiny.path, f))
+    saved = folder / tiny.path.name
     return saved, open_values(saved)
 
 

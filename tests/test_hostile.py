@@ -686,11 +686,13 @@ def test_a_truncated_or_lying_safetensors_file_is_one_line(hf_dir, tmp_path):
 def test_half_precision_checkpoints_load_and_match_transformers(hf_tiny, tmp_path, dtype):
     """A checkpoint saved by transformers in bfloat16 or float16: xlgpt widens it exactly, and its prediction
     equals transformers' on the same checkpoint (loaded in float32)."""
+    import copy
+
     import torch
     import transformers
     folder = tmp_path / dtype
-    hf_tiny.to(getattr(torch, dtype)).save_pretrained(folder)
-    hf_tiny.to(torch.float32)
+    # a copy: casting the session's model in place and back would round its weights for every later test
+    copy.deepcopy(hf_tiny).to(getattr(torch, dtype)).save_pretrained(folder)
     ids = REFERENCE.encode_ordinary("Mike is quick. He moves")
     model = transformers.GPT2LMHeadModel.from_pretrained(folder, torch_dtype=torch.float32).eval()
     with torch.no_grad():

@@ -52,12 +52,16 @@ def _theirs(path):
     wb.close()
 
 
+def _pair(tmp, ours, theirs):
+    """The same workbook written by xlgpt (ours) and by XlsxWriter (theirs), as two open zip files."""
+    ours(tmp / "ours.xlsx")
+    theirs(tmp / "theirs.xlsx")
+    return zipfile.ZipFile(tmp / "ours.xlsx"), zipfile.ZipFile(tmp / "theirs.xlsx")
+
+
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("package")
-    _ours(tmp / "ours.xlsx")
-    _theirs(tmp / "theirs.xlsx")
-    return zipfile.ZipFile(tmp / "ours.xlsx"), zipfile.ZipFile(tmp / "theirs.xlsx")
+    return _pair(tmp_path_factory.mktemp("package"), _ours, _theirs)
 
 
 def _tree(z, name):
@@ -203,10 +207,7 @@ def _theirs_charts(path):
 
 @pytest.fixture(scope="module")
 def chart_parts(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("charts")
-    _ours_charts(tmp / "ours.xlsx")
-    _theirs_charts(tmp / "theirs.xlsx")
-    return zipfile.ZipFile(tmp / "ours.xlsx"), zipfile.ZipFile(tmp / "theirs.xlsx")
+    return _pair(tmp_path_factory.mktemp("charts"), _ours_charts, _theirs_charts)
 
 
 CACHES = ("strCache", "numCache")  # XlsxWriter caches the cells' values; xlgpt writes none (see charts.py)

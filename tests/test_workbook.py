@@ -18,13 +18,11 @@ from xlgpt.workbook import builder, names, start
 
 
 @pytest.mark.libreoffice
-@pytest.mark.xdist_group("tiny_lo")  # one worker recalculates tiny in LibreOffice for all three
 def test_libreoffice_recalculates_tiny_to_the_oracle(tiny, tiny_lo):
     check_against_oracle(tiny_lo[1], tiny)
 
 
 @pytest.mark.libreoffice
-@pytest.mark.xdist_group("tiny_lo")  # one worker recalculates tiny in LibreOffice for all three
 def test_prediction_shows_on_start(tiny, tiny_lo):
     def shown(cell):
         return area(tiny_lo[1], cell.sheet, cell.row, cell.col, 1, 1)[0, 0]

@@ -129,7 +129,8 @@ def cmd_sweep(a) -> None:
     before = recalc.identity(src)
     rb = read(src, progress=_Progress("reading tab"))
     edits = sweep.knob_edits(rb.book, a.set or [], a.keep_only)
-    result = sweep.sweep(rb.book, cases, edits, progress=lambda label: _Progress(f"sweeping ({label})"))
+    label = " ".join(([f"--keep-only {a.keep_only}"] if a.keep_only else []) + [f"--set {x}" for x in a.set or []])
+    result = sweep.sweep(rb.book, cases, edits, progress=lambda run: _Progress(f"sweeping ({run})"), label=label)
     if out is not None:
         def still_source():
             if recalc.identity(src) != before:

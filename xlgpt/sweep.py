@@ -203,7 +203,7 @@ class _Shape:
     n_head: int
 
 
-def sweep(book: Book, cases: list[Case], edits: list[str], progress=None) -> dict:
+def sweep(book: Book, cases: list[Case], edits: list[str], progress=None, label: str | None = None) -> dict:
     """{"baseline": rows, "edited": rows (with edits), "summary": {...}}; the book is left as it was given
     (prompt and knobs restored, values recalculated)."""
     s = Sweep(book)
@@ -221,6 +221,7 @@ def sweep(book: Book, cases: list[Case], edits: list[str], progress=None) -> dic
                                  for k in ("top1_accuracy", "mean_expected_prob", "mean_expected_rank",
                                            "mean_logit_diff") if k in summary["baseline"] and k in summary["edited"]}
             summary["knobs"] = edits
+            summary["knobs_label"] = label or f"{len(edits)} knob edit{'s' * (len(edits) != 1)}"
     finally:
         for u in reversed(undo):
             u()
@@ -242,7 +243,7 @@ def table(result: dict) -> str:
     head = f"{'prompt':42} {'expected':>12} │ {'top':>12} {'p':>7} {'p(exp)':>7} {'rank':>6} {'Δlogit':>7}"
     if edited is not None:
         head += f" │ {'top':>12} {'p':>7} {'p(exp)':>7} {'rank':>6} {'Δlogit':>7} │ {'Δp(exp)':>8}"
-        lines.append(f"{'':42} {'':>12} │ {'baseline':^43} │ {'with ' + _knob_label(result):^43} │")
+        lines.append(f"{'':42} {'':>12} │ {'baseline':^43} │ {_short(result['summary']['knobs_label'], 43):^43} │")
     lines.append(head)
     for i, row in enumerate(base):
         expected = _short(repr(row["expected"]), 12) if row["expected"] is not None else ""
@@ -261,14 +262,9 @@ def table(result: dict) -> str:
         c = result["summary"]["change"]
         if c:
             lines.append(f"change: top-1 accuracy {c['top1_accuracy']:+.1%}, mean p(expected) "
-                         f"{c['mean_expected_prob']:+.2%}, mean rank {c['mean_expected_rank']:+.1f}, "
+                         f"{_p(c['mean_expected_prob'], sign=True)}, mean rank {c['mean_expected_rank']:+.1f}, "
                          f"mean Δlogit {c['mean_logit_diff']:+.2f}")
     return "\n".join(lines)
-
-
-def _knob_label(result: dict) -> str:
-    knobs = result["summary"].get("knobs", [])
-    return f"{len(knobs)} knob edit{'s' * (len(knobs) != 1)}"
 
 
 def _cells(row: dict) -> str:
@@ -293,7 +289,7 @@ def _summary_line(s: dict) -> str:
     text = f"{s['prompts']} prompts, {s['errors']} that do not fit"
     if s.get("scored"):
         text += (f"; top-1 accuracy {s['top1_accuracy']:.1%} of {s['scored']}, mean p(expected) "
-                 f"{s['mean_expected_prob']:.2%}, mean rank {s['mean_expected_rank']:.1f}, "
+                 f"{_p(s['mean_expected_prob'])}, mean rank {s['mean_expected_rank']:.1f}, "
                  f"mean Δlogit {s['mean_logit_diff']:+.2f}")
     return text
 
