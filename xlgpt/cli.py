@@ -1,7 +1,6 @@
 """The `xlgpt` command line. Each subcommand is a thin shell over a module; errors become one line."""
 
 import argparse
-import io
 import json
 import os
 import sys
@@ -142,15 +141,7 @@ def cmd_sweep(a) -> None:
     if a.json:
         print(json.dumps(result, ensure_ascii=False))
     elif csv_out is not None:
-        import csv
-        from .xlsx.atomic import atomic_output
-        with atomic_output(csv_out) as f:
-            text = io.TextIOWrapper(f, encoding="utf-8", newline="")
-            w = csv.DictWriter(text, fieldnames=sweep.CSV_COLUMNS)
-            w.writeheader()
-            w.writerows(sweep.csv_rows(result))
-            text.flush()
-            text.detach()
+        sweep.write_csv(csv_out, result)
         print(sweep.table(result))
     else:
         print(sweep.table(result))

@@ -314,6 +314,18 @@ def csv_rows(result: dict):
                    "logit_diff": _blank(row["logit_diff"]), "error": row["error"] or ""}
 
 
+def write_csv(path: Path, result: dict) -> None:
+    """The rows of every run as CSV (UTF-8), through a temporary file renamed into place."""
+    from .xlsx.atomic import atomic_output
+    with atomic_output(path) as f:
+        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+        w = csv.DictWriter(text, fieldnames=CSV_COLUMNS)
+        w.writeheader()
+        w.writerows(csv_rows(result))
+        text.flush()
+        text.detach()
+
+
 def _blank(v):
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
