@@ -22,10 +22,10 @@ demo: $(BIN)/xlgpt
 	$(BIN)/xlgpt build --weights $(WEIGHTS) --out output/demo.xlsx --force
 
 test: $(VENV)/.test-deps
-	$(BIN)/pytest -q -n auto
+	$(BIN)/pytest -q -n auto --dist worksteal
 
 test-heavy: $(VENV)/.test-deps
-	$(BIN)/pytest -q -n auto -m heavy
+	$(BIN)/pytest -q -n auto --dist worksteal -m heavy
 
 bench: $(BIN)/xlgpt
 	$(BIN)/python benchmarks/bench_build.py

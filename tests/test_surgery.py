@@ -47,7 +47,8 @@ def as_written(ckpt):
 def tiny_cut(tmp_path_factory):
     ckpt = checkpoint.load("random:tiny", seed=3)
     knobs = knobs_for(ckpt.config)
-    book = builder.build_workbook(ckpt, PROMPT, 16, knobs=knobs)
+    # 8 positions: the prompt's 7 and one of padding (half the lens that LibreOffice computes at 16)
+    book = builder.build_workbook(ckpt, PROMPT, 8, knobs=knobs)
     return ckpt, knobs, book
 
 
@@ -219,10 +220,13 @@ def test_sae_row_goes_into_the_residual_stream(tmp_path):
     wb = open_values(out)
     assert numbers(named(wb, names.steer(1)))[0].tolist() == w_dec[7].astype(np.float64).tolist()
     assert numbers(named(wb, names.STEER_COEF))[:, 0].tolist() == [1.0, 3.0]
-    from workbook_io import area
-    n = len(tokenizer.encode_ordinary(PROMPT))
-    before = numbers(area(wb, "h.0.resid_post", 4, 2, n, 16))
-    after = numbers(area(wb, "h.1.resid_pre", 4, 2, n, 16))
+    from xlgpt.workbook import residual
+    n, width = len(tokenizer.encode_ordinary(PROMPT)), w_dec.shape[1]
+
+    def stream(tab):
+        where = residual.out_area(tab, n, width)
+        return numbers(area(wb, where.sheet, where.row, where.col, n, width))
+    before, after = stream("h.0.resid_post"), stream("h.1.resid_pre")
     assert np.allclose(after - before, 3.0 * w_dec[7].astype(np.float64), rtol=0, atol=1e-12)
 
 

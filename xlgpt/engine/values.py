@@ -47,14 +47,15 @@ def constant(v) -> np.ndarray:
     return a
 
 
-_IS_ERROR = np.frompyfunc(lambda v: isinstance(v, XlError), 1, 1)
+_TYPE = np.frompyfunc(type, 1, 1)  # the built-in called per element: no Python frame per cell
 
 
 def is_error(a: np.ndarray) -> np.ndarray:
-    """The mask of a block's error values (none in a float64 block)."""
+    """The mask of a block's error values (none in a float64 block). XlError has no subclasses, so comparing
+    each element's type with it is the isinstance test, at a third of its cost."""
     if a.dtype != object:
         return np.zeros(a.shape, dtype=bool)
-    return _IS_ERROR(a).astype(bool)
+    return np.asarray(_TYPE(a) == XlError, dtype=bool).reshape(a.shape)
 
 
 def finish(result: np.ndarray, error: XlError = NUM, div0=None) -> np.ndarray:
