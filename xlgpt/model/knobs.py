@@ -121,6 +121,8 @@ def from_options(cfg: GPT2Config, keep: str | None = None, steer_sae: str | None
                  feature: int | None = None, coeff: float = 1.0, prompts_vector=None) -> Knobs:
     """The knobs that build's --keep-only and --steer-* options ask for. steer_prompts is a pair of prompts whose
     difference steers; prompts_vector(layer) computes it (the workbook does, see workbook/builder.py)."""
+    if not math.isfinite(coeff):
+        raise XlgptError(f"--coeff {coeff}: the steering coefficient must be a finite number")
     knobs = keep_only(keep, cfg) if keep else Knobs()
     sources = [x for x in (steer_sae, steer_prompts, steer_csv) if x]
     if len(sources) > 1:
@@ -129,8 +131,6 @@ def from_options(cfg: GPT2Config, keep: str | None = None, steer_sae: str | None
         if layer is not None or feature is not None:
             raise XlgptError("--layer and --feature go with a steering source: --steer-sae, --steer-prompts or --steer-csv")
         return knobs
-    if not math.isfinite(coeff):
-        raise XlgptError(f"--coeff {coeff}: the steering coefficient must be a finite number")
     sae = None
     if steer_sae:
         from .hub import sae_folder
