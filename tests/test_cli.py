@@ -63,6 +63,7 @@ def test_build_errors_are_one_line(tmp_path):
         (["--out", str(tmp_path / "missing" / "x.xlsx")], "cannot write to the folder"),
         (["--out", str(tmp_path / "x.csv")], "must end in .xlsx"),
         (["--context", "65"], "this model takes 1 to 64 positions"),
+        (["--coeff", "nan"], "must be a finite number"),  # even with no steering source to scale
     ]
     for args, message in cases:
         defaults = ["--weights", "random:tiny"] * ("--weights" not in args) + ["--out", str(tmp_path / "b.xlsx")]
