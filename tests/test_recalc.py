@@ -77,6 +77,11 @@ def test_libreoffice_round_trip_recalculates_the_same(tiny, tiny_lo, tmp_path):
     out = tmp_path / "again.xlsx"
     recalc(saved, "--out", out, "--check")
     check_against_oracle(open_values(out), tiny)
+    # LibreOffice's weight tabs (seven attributes on every <row>) are read as dense numbers, not cell by cell
+    from xlgpt.model.config import tensor_shapes
+    from xlgpt.xlsx.reader import read
+    sources = read(saved, use_cache=False).sources
+    assert all(sources[name].dense for name in tensor_shapes(tiny.ckpt.config))
 
 
 @pytest.mark.slow

@@ -215,7 +215,7 @@ def _dense_piece(chunk: memoryview):
         return None
     numbers = []
     for p in row_starts.tolist():  # each row starts in column A (a first cell with a position says so)
-        head = chunk[p:p + 60]
+        head = chunk[p:p + 512]  # LibreOffice writes seven attributes on each <row>: 115 bytes before a cell
         m = re.match(rb'<row r="(\d+)"[^>]*>\s*<c\b([^>]*)>', head)
         if m is None or (b' r="' in m.group(2) and not re.search(rb' r="A\d+"', m.group(2))):
             return None
