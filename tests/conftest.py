@@ -90,3 +90,9 @@ from hypothesis import settings as _hypothesis_settings  # noqa: E402
 _hypothesis_settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     _hypothesis_settings.load_profile("ci")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The long tests (LibreOffice, GPT-2-small-shaped models) first: the workers of `make test` then end
+    together instead of one waiting for a long test that started last."""
+    items.sort(key=lambda item: not (item.get_closest_marker("libreoffice") or item.get_closest_marker("slow")))
