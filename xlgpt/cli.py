@@ -129,7 +129,8 @@ def cmd_sweep(a) -> None:
     rb = read(src, progress=_Progress("reading tab"))
     edits = sweep.knob_edits(rb.book, a.set or [], a.keep_only)
     label = " ".join(([f"--keep-only {a.keep_only}"] if a.keep_only else []) + [f"--set {x}" for x in a.set or []])
-    result = sweep.sweep(rb.book, cases, edits, progress=lambda run: _Progress(f"sweeping ({run})"), label=label)
+    result = sweep.sweep(rb.book, cases, edits, progress=lambda run: _Progress(f"sweeping ({run})"), label=label,
+                         restore=out is not None)  # the values matter only when the workbook is written
     if out is not None:
         def still_source():
             if recalc.identity(src) != before:

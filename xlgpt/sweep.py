@@ -203,9 +203,10 @@ class _Shape:
     n_head: int
 
 
-def sweep(book: Book, cases: list[Case], edits: list[str], progress=None, label: str | None = None) -> dict:
-    """{"baseline": rows, "edited": rows (with edits), "summary": {...}}; the book is left as it was given
-    (prompt and knobs restored, values recalculated)."""
+def sweep(book: Book, cases: list[Case], edits: list[str], progress=None, label: str | None = None,
+          restore: bool = True) -> dict:
+    """{"baseline": rows, "edited": rows (with edits), "summary": {...}}; the book's prompt and knobs are set
+    back as they were, and with `restore` its values recalculated (needed before the book is written)."""
     s = Sweep(book)
     undo = [recalc.apply(book, recalc.parse_set(book, f"{names.PROMPT}={_prompt(book)}"))]
     try:
@@ -225,7 +226,8 @@ def sweep(book: Book, cases: list[Case], edits: list[str], progress=None, label:
     finally:
         for u in reversed(undo):
             u()
-        engine.recalculate(book)
+        if restore:
+            engine.recalculate(book)
     result["summary"] = summary
     return result
 
