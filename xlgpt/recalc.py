@@ -172,9 +172,7 @@ def write_back(rb: ReadBook, dest: Path, edited: set, progress=None, still_sourc
                     done += 1
                     progress(done, len(sheets), name)
                 if info.filename in entries:
-                    d = Deflated()
-                    d.write(entries[info.filename])
-                    out.write_deflated(info.filename, d.close())
+                    out.writestr(info.filename, entries[info.filename])
                 elif name is None or (name not in edited and _unchanged(rb.sources[name], rb.book.sheet(name))):
                     out.write_deflated(info.filename, _raw_member(z, info))
                 else:
@@ -187,10 +185,9 @@ def write_back(rb: ReadBook, dest: Path, edited: set, progress=None, still_sourc
                         sheet_cache.remember_digest(k, values)
                         sheet_cache.remember_blocks(rb.blocks_key(k), _without_values(sheet.blocks))
             for sheet in added:
-                d = Deflated()
-                for chunk in worksheet_chunks(sheet, None):
-                    d.write(chunk)
-                out.write_deflated(parts[sheet.name], d.close())
+                with out.member(parts[sheet.name]) as m:
+                    for chunk in worksheet_chunks(sheet, None):
+                        m.write(chunk)
         except BaseException:
             out.abandon()
             raise

@@ -7,12 +7,12 @@ copy of those values is written: recalc rewrites cells without rewriting chart p
 """
 
 from ..book import Chart, Sheet
-from .xml import DECLARATION, PKG_REL_NS, escape
+from .relationships import DOC, rels_xml
+from .xml import DECLARATION, REL_NS, escape
 
 C_NS = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
-XDR_NS = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
-R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+XDREL_NS = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 DRAWING_TYPE = "application/vnd.openxmlformats-officedocument.drawing+xml"
 CHART_TYPE = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 
@@ -24,18 +24,12 @@ _DEFAULT_COL_PX, _ROW_PX = 64, 20  # a column of the default width (8.43 charact
 
 def sheet_rels_xml(drawing: int) -> str:
     """xl/worksheets/_rels/sheetN.xml.rels: the sheet's drawing, as rId1 (the sheet's <drawing r:id="rId1"/>)."""
-    return _rels([(R_NS + "/drawing", f"../drawings/drawing{drawing}.xml")])
+    return rels_xml([(DOC + "drawing", f"../drawings/drawing{drawing}.xml")])
 
 
 def drawing_rels_xml(charts: list[int]) -> str:
     """xl/drawings/_rels/drawingN.xml.rels: rId1.. are the drawing's charts in order."""
-    return _rels([(R_NS + "/chart", f"../charts/chart{n}.xml") for n in charts])
-
-
-def _rels(targets) -> str:
-    return (DECLARATION + f'<Relationships xmlns="{PKG_REL_NS}">'
-            + "".join(f'<Relationship Id="rId{i}" Type="{t}" Target="{target}"/>'
-                      for i, (t, target) in enumerate(targets, 1)) + "</Relationships>")
+    return rels_xml([(DOC + "chart", f"../charts/chart{n}.xml") for n in charts])
 
 
 def drawing_xml(sheet: Sheet) -> str:
@@ -52,9 +46,9 @@ def drawing_xml(sheet: Sheet) -> str:
             f'<xdr:graphicFrame macro=""><xdr:nvGraphicFramePr><xdr:cNvPr id="{i + 1}" name="Chart {i}"/>'
             f"<xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr>"
             f'<xdr:xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xdr:xfrm>'
-            f'<a:graphic><a:graphicData uri="{C_NS}"><c:chart xmlns:c="{C_NS}" xmlns:r="{R_NS}" r:id="rId{i}"/>'
+            f'<a:graphic><a:graphicData uri="{C_NS}"><c:chart xmlns:c="{C_NS}" xmlns:r="{REL_NS}" r:id="rId{i}"/>'
             f"</a:graphicData></a:graphic></xdr:graphicFrame><xdr:clientData/></xdr:twoCellAnchor>")
-    return DECLARATION + f'<xdr:wsDr xmlns:xdr="{XDR_NS}" xmlns:a="{A_NS}">' + "".join(anchors) + "</xdr:wsDr>"
+    return DECLARATION + f'<xdr:wsDr xmlns:xdr="{XDREL_NS}" xmlns:a="{A_NS}">' + "".join(anchors) + "</xdr:wsDr>"
 
 
 def _col_px(sheet: Sheet, col: int) -> int:
@@ -106,7 +100,7 @@ def chart_xml(chart: Chart, number: int) -> str:
               f'<c:axPos val="{val_pos}"/><c:majorGridlines/>{_title(chart.y_title, axis=True, rotated=val_pos == "l")}'
               f'<c:numFmt formatCode="General" sourceLinked="1"/><c:tickLblPos val="nextTo"/>'
               f'<c:crossAx val="{cat_id}"/><c:crosses val="autoZero"/><c:crossBetween val="between"/></c:valAx>')
-    return (DECLARATION + f'<c:chartSpace xmlns:c="{C_NS}" xmlns:a="{A_NS}" xmlns:r="{R_NS}">'
+    return (DECLARATION + f'<c:chartSpace xmlns:c="{C_NS}" xmlns:a="{A_NS}" xmlns:r="{REL_NS}">'
             f'<c:lang val="en-US"/><c:chart>{_title(chart.title)}<c:plotArea><c:layout/>{plot}{cat_ax}{val_ax}'
             f'</c:plotArea><c:plotVisOnly val="1"/></c:chart><c:printSettings><c:headerFooter/>'
             f'<c:pageMargins b="0.75" l="0.7" r="0.7" t="0.75" header="0.3" footer="0.3"/><c:pageSetup/>'

@@ -3,6 +3,7 @@
 from .xml import DECLARATION
 
 _TYPE = "application/vnd.openxmlformats-officedocument."
+WORKSHEET_TYPE = _TYPE + "spreadsheetml.worksheet+xml"
 
 
 def content_types_xml(n_sheets: int, parts: list[tuple[str, str]] = ()) -> str:
@@ -12,7 +13,7 @@ def content_types_xml(n_sheets: int, parts: list[tuple[str, str]] = ()) -> str:
         ("/docProps/core.xml", "application/vnd.openxmlformats-package.core-properties+xml"),
         ("/xl/styles.xml", _TYPE + "spreadsheetml.styles+xml"),
         ("/xl/workbook.xml", _TYPE + "spreadsheetml.sheet.main+xml"),
-    ] + [(f"/xl/worksheets/sheet{i}.xml", _TYPE + "spreadsheetml.worksheet+xml") for i in range(1, n_sheets + 1)] + [
+    ] + [(f"/xl/worksheets/sheet{i}.xml", WORKSHEET_TYPE) for i in range(1, n_sheets + 1)] + [
         (f"/{part}", content_type) for part, content_type in parts] + [
         ("/xl/sharedStrings.xml", _TYPE + "spreadsheetml.sharedStrings+xml"),
     ]

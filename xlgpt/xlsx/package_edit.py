@@ -5,11 +5,11 @@ at their closing tags, so nothing else in them changes."""
 import re
 
 from ..errors import XlgptError
-from .xml import attr
+from .contenttypes import WORKSHEET_TYPE
+from .relationships import DOC
+from .xml import REL_NS, attr
 
 WORKBOOK, RELS, TYPES = "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"
-_DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 
 
 def new_part(names: set[str]) -> str:
@@ -26,7 +26,7 @@ def with_sheet(parts: dict[str, bytes], name: str, part: str) -> dict[str, bytes
     used_ids = set(re.findall(r'\bId="([^"]*)"', rels))
     rid = next(f"rId{n}" for n in range(1, len(used_ids) + 2) if f"rId{n}" not in used_ids)
     sheet_ids = [int(x) for x in re.findall(r'<(?:\w+:)?sheet\b[^>]*\bsheetId="(\d+)"', wb)]
-    prefix = re.search(r'xmlns:(\w+)="' + re.escape(_DOC_REL) + '"', wb)
+    prefix = re.search(r'xmlns:(\w+)="' + re.escape(REL_NS) + '"', wb)
     if prefix is None:
         raise XlgptError(f"{WORKBOOK} declares no relationships namespace; the workbook is damaged")
     tag = re.search(r"</(\w+:)?sheets>", wb)
@@ -36,9 +36,9 @@ def with_sheet(parts: dict[str, bytes], name: str, part: str) -> dict[str, bytes
     entry = (f'<{ns}sheet name="{attr(name)}" sheetId="{max(sheet_ids, default=0) + 1}" '
              f'{prefix.group(1)}:id="{rid}"/>')
     wb = wb[:tag.start()] + entry + wb[tag.start():]
-    rels = _before_last(rels, "Relationships", f'<Relationship Id="{rid}" Type="{_DOC_REL}/worksheet" '
+    rels = _before_last(rels, "Relationships", f'<Relationship Id="{rid}" Type="{DOC}worksheet" '
                                                f'Target="/{part}"/>')
-    types = _before_last(types, "Types", f'<Override PartName="/{part}" ContentType="{_WORKSHEET}"/>')
+    types = _before_last(types, "Types", f'<Override PartName="/{part}" ContentType="{WORKSHEET_TYPE}"/>')
     return {WORKBOOK: wb.encode("utf-8"), RELS: rels.encode("utf-8"), TYPES: types.encode("utf-8")}
 
 
