@@ -19,14 +19,19 @@ from ..cells import NA
 from .values import numeric_if_possible
 
 
-def read_range(book: Book, target: str) -> np.ndarray:
-    """The current values of a defined name or a reference such as 'Tokens'!$B$5:$B$20, as a 2-D array."""
-    text = book.names.get(target, target)
-    node = parse(text)
+def _cells(book: Book, target: str) -> Ref:
+    """A defined name's or a reference's rectangle of one sheet, or one line saying why it is not one."""
+    node = parse(book.names.get(target, target))
     if isinstance(node, Name):
         raise XlgptError(f"{target} is not a defined name of this workbook")
     if not isinstance(node, Ref) or node.sheet is None:
         raise XlgptError(f"{target} does not name cells of one sheet")
+    return node
+
+
+def read_range(book: Book, target: str) -> np.ndarray:
+    """The current values of a defined name or a reference such as 'Tokens'!$B$5:$B$20, as a 2-D array."""
+    node = _cells(book, target)
     store = Store(book)
     if not store.has_sheet(node.sheet):
         raise XlgptError(f"{target}: no sheet named {node.sheet}")
@@ -53,12 +58,7 @@ def make_plan(book: Book, needed: list[str] | None = None) -> Plan:
             pass  # a name the engine cannot read evaluates to #NAME? where it is used
     rects = None
     if needed is not None:
-        rects = []
-        for target in needed:
-            node = parse(book.names.get(target, target))
-            if not isinstance(node, Ref) or node.sheet is None:
-                raise XlgptError(f"{target} does not name cells of one sheet")
-            rects.append((node.sheet, node.r0, node.c0, node.r1 + 1, node.c1 + 1))
+        rects = [(n.sheet, n.r0, n.c0, n.r1 + 1, n.c1 + 1) for n in (_cells(book, target) for target in needed)]
     groups = schedule(book, names, rects)
     seen, blocks = set(), []
     for g in groups:

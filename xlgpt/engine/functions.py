@@ -84,14 +84,14 @@ def run_function(node, ctx: Context):
     clean = [a if m is None or not m.any() else np.where(m, None, a) for a, m in zip(args, masks)]
     result = fn.impl(*clean)
     if fn.errors == "each":
-        return _each_error(result, args, masks)
+        return _each_error(result, args)
     return _any_error(result, args, masks)
 
 
-def _each_error(result, args, masks):
-    """Where an argument holds an error (the first argument that does), that error."""
-    present = [(a, m) for a, m in zip(args, masks) if a is not None]
-    shaped = broadcast_inner(result, *[a for a, _ in present])
+def _each_error(result, args):
+    """Where an argument holds an error (the first argument that does), that error. The masks are taken
+    after broadcasting, which pads arguments of other sizes with #N/A, as the implementation saw them."""
+    shaped = broadcast_inner(result, *[a for a in args if a is not None])
     out = np.array(shaped[0], dtype=object)
     taken = np.zeros(out.shape, dtype=bool)
     for a in shaped[1:]:
