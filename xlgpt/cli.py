@@ -125,17 +125,13 @@ def cmd_sweep(a) -> None:
     src = Path(a.book)
     if not src.is_file():
         raise XlgptError(f"{src}: no such workbook")
-    before = recalc.identity(src)
+    still_source = recalc.unchanged(src, "during the sweep")
     rb = read(src, progress=_Progress("reading tab"))
     edits = sweep.knob_edits(rb.book, a.set or [], a.keep_only)
     label = " ".join(([f"--keep-only {a.keep_only}"] if a.keep_only else []) + [f"--set {x}" for x in a.set or []])
     result = sweep.sweep(rb.book, cases, edits, progress=lambda run: _Progress(f"sweeping ({run})"), label=label,
                          restore=out is not None)  # the values matter only when the workbook is written
     if out is not None:
-        def still_source():
-            if recalc.identity(src) != before:
-                raise XlgptError(f"{src} changed during the sweep (another program wrote it); nothing was written: "
-                                 f"run again")
         with exclusive(out):
             sweep.write_tab(rb, out, result, a.prompts, progress=_Progress("writing tab"), still_source=still_source)
         print(f"wrote {out} with the tab {sweep.EXPERIMENTS}", file=sys.stderr)

@@ -30,6 +30,11 @@ def print_prediction(pred: dict, as_json: bool) -> None:
 
 def workbook_prediction(book: Book) -> dict:
     """The prediction as the workbook computed it, in predict --json's shape."""
+    return prediction_and_logits(book)[0]
+
+
+def prediction_and_logits(book: Book) -> tuple[dict, np.ndarray]:
+    """workbook_prediction, and the workbook's logits over the whole vocabulary it was read from."""
     count = int(numbers(book, names.TOKEN_COUNT)[0])
     ids = numbers(book, names.TOKEN_IDS)[:count]
     top = numbers(book, names.TOP_IDS)
@@ -38,7 +43,7 @@ def workbook_prediction(book: Book) -> dict:
     if not (top.size and np.all((top >= 0) & (top < logits.size) & (top == np.round(top)))):
         raise XlgptError(f"the workbook's {names.TOP_IDS} are not token ids ({top.tolist()[:3]}...); "
                          f"its formulas were edited")
-    return prediction_json(ids, top, probs, logits)
+    return prediction_json(ids, top, probs, logits), logits
 
 
 def numbers(book: Book, name: str) -> np.ndarray:

@@ -126,24 +126,29 @@ def recalculate_file(src: Path, dest: Path, sets: list[str], progress=None) -> R
     step = progress or (lambda verb: None)
     waiting = lambda: print(f"waiting for another program writing {dest}", file=sys.stderr, flush=True)
     with exclusive(dest, waiting):
-        before = identity(src)
+        still_source = unchanged(src, "while it was being recalculated")
         rb = read(src, progress=step("reading tab"))
         edits = [parse_set(rb.book, text) for text in sets]
         for edit in edits:
             apply(rb.book, edit)
         engine.recalculate(rb.book, progress=step("evaluating"))
-
-        def still_source():
-            if identity(src) != before:
-                raise XlgptError(f"{src} changed while it was being recalculated (another program wrote it); "
-                                 f"nothing was written: run again")
         write_back(rb, dest, {e.sheet for e in edits}, progress=step("writing tab"), still_source=still_source)
     sheet_cache.tidy()
     return rb
 
 
-def identity(path: Path):
-    """What tells whether another program replaced or rewrote the file: inode, size, modification time."""
+def unchanged(src: Path, when: str):
+    """A check to call just before an output made from src is renamed into place: it raises if src is no longer
+    the file it was now (another program replaced or rewrote it: inode, size, modification time)."""
+    before = _identity(src)
+
+    def check():
+        if _identity(src) != before:
+            raise XlgptError(f"{src} changed {when} (another program wrote it); nothing was written: run again")
+    return check
+
+
+def _identity(path: Path):
     st = os.stat(path)
     return st.st_ino, st.st_size, st.st_mtime_ns
 

@@ -23,7 +23,7 @@ from . import engine, recalc
 from .book import Book, Sheet, Texts
 from .errors import XlgptError
 from .model import tokenizer
-from .prediction import numbers, workbook_prediction
+from .prediction import prediction_and_logits
 from .workbook import names
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -121,9 +121,16 @@ class Sweep:
         self.plan = engine.make_plan(book, list(names.PREDICTION) + [names.TOKEN_ERROR])
 
     def row(self, case: Case) -> dict:
-        """The workbook's prediction for one prompt (its error, when the prompt does not fit)."""
-        recalc.apply(self.book, recalc.parse_set(self.book, f"{names.PROMPT}={case.prompt}"))
-        engine.recalculate(self.book, plan=self.plan)
+        """The workbook's prediction for one prompt (its error, when the prompt does not fit); the Prompt cell
+        is set back afterwards."""
+        undo = recalc.apply(self.book, recalc.parse_set(self.book, f"{names.PROMPT}={case.prompt}"))
+        try:
+            engine.recalculate(self.book, plan=self.plan)
+            return self._read(case)
+        finally:
+            undo()
+
+    def _read(self, case: Case) -> dict:
         expected_id, expected_error = _expected_id(case.expected)
         row = {"prompt": case.prompt, "token_ids": [], "top": [], "expected": case.expected,
                "expected_id": expected_id, "expected_prob": None, "expected_rank": None, "logit_diff": None,
@@ -132,11 +139,11 @@ class Sweep:
         if error:
             row["error"] = str(error)
             return row
-        row.update(workbook_prediction(self.book))
+        prediction, logits = prediction_and_logits(self.book)
+        row.update(prediction)
         if expected_error:
             row["error"] = expected_error
         elif expected_id is not None:
-            logits = numbers(self.book, names.LOGITS)
             row.update(_place(logits, expected_id))
         return row
 
@@ -208,13 +215,14 @@ def sweep(book: Book, cases: list[Case], edits: list[str], progress=None, label:
     """{"baseline": rows, "edited": rows (with edits), "summary": {...}}; the book's prompt and knobs are set
     back as they were, and with `restore` its values recalculated (needed before the book is written)."""
     s = Sweep(book)
-    undo = [recalc.apply(book, recalc.parse_set(book, f"{names.PROMPT}={_prompt(book)}"))]
+    undo = []
     try:
         base = s.run("baseline", cases, progress("baseline") if progress else None)
         result = {"baseline": base.rows}
         summary = {"baseline": base.summary()}
         if edits:
-            undo += [recalc.apply(book, recalc.parse_set(book, text)) for text in edits]
+            for text in edits:  # each undo kept as soon as its edit is made
+                undo.append(recalc.apply(book, recalc.parse_set(book, text)))
             edited = s.run("edited", cases, progress("edited") if progress else None)
             result["edited"] = edited.rows
             summary["edited"] = edited.summary()
@@ -230,10 +238,6 @@ def sweep(book: Book, cases: list[Case], edits: list[str], progress=None, label:
             engine.recalculate(book)
     result["summary"] = summary
     return result
-
-
-def _prompt(book: Book) -> str:
-    return str(engine.read_range(book, names.PROMPT)[0, 0])
 
 
 # ---- output ----------------------------------------------------------------------------------------------------
