@@ -4,6 +4,8 @@ the guards for the other spreadsheet programs. The fixtures that hold them are i
 import math
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -17,6 +19,19 @@ from xlgpt.model import checkpoint, oracle, tokenizer
 from xlgpt.workbook import attention, builder, names
 from xlgpt.workbook.builder import position_stages
 from xlgpt.xlsx.packager import write_book
+
+def cli(*args, cwd=None) -> subprocess.CompletedProcess:
+    """`xlgpt ARGS...` in a subprocess, as a user runs it, with its output captured."""
+    return subprocess.run([sys.executable, "-m", "xlgpt.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd)
+
+
+def recalc(*args) -> subprocess.CompletedProcess:
+    """`xlgpt recalc ARGS...`, which must succeed."""
+    r = cli("recalc", *args)
+    assert r.returncode == 0, r.stderr
+    return r
+
 
 PROMPT = "Mike is quick. He moves"
 REL = 1e-9

@@ -1,20 +1,15 @@
 """The command line as a user meets it: output shapes, and one error line without a traceback."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 
+from helpers import cli
 from xlgpt.model import checkpoint, oracle
 
 
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "xlgpt.cli", *args], capture_output=True, text=True)
-
-
 def test_tokenize_json():
-    r = run("tokenize", "Mike is quick. He moves", "--json")
+    r = cli("tokenize", "Mike is quick. He moves", "--json")
     assert r.returncode == 0
     out = json.loads(r.stdout)
     assert out["token_ids"] == [16073, 318, 2068, 13, 679, 6100]
@@ -22,7 +17,7 @@ def test_tokenize_json():
 
 
 def test_predict_json_shape_and_values():
-    r = run("predict", "--prompt", "Hello world", "--weights", "random:tiny", "--seed", "4", "--top", "3", "--json")
+    r = cli("predict", "--prompt", "Hello world", "--weights", "random:tiny", "--seed", "4", "--top", "3", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["token_ids"] == [15496, 995]
@@ -38,7 +33,7 @@ def test_errors_are_one_line():
     for args in (["predict", "--prompt", "x", "--weights", "/no/such/model.safetensors"],
                  ["predict", "--prompt", "", "--weights", "random:tiny"],
                  ["predict", "--prompt", "x", "--weights", "random:tiny", "--layers", "9"]):
-        r = run(*args)
+        r = cli(*args)
         assert r.returncode == 2
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("xlgpt predict: error:"), r.stderr
@@ -46,12 +41,12 @@ def test_errors_are_one_line():
 
 def test_build_writes_a_workbook_and_never_overwrites(tmp_path):
     out = tmp_path / "tiny.xlsx"
-    r = run("build", "--weights", "random:tiny", "--prompt", "Hello there", "--out", str(out))
+    r = cli("build", "--weights", "random:tiny", "--prompt", "Hello there", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert out.stat().st_size > 0 and "wrote" in r.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["tiny.xlsx"], "a temporary file was left behind"
     before = out.read_bytes()
-    r = run("build", "--weights", "random:tiny", "--out", str(out))
+    r = cli("build", "--weights", "random:tiny", "--out", str(out))
     assert r.returncode == 2 and "--force" in r.stderr
     assert out.read_bytes() == before
 
@@ -67,7 +62,7 @@ def test_build_errors_are_one_line(tmp_path):
     ]
     for args, message in cases:
         defaults = ["--weights", "random:tiny"] * ("--weights" not in args) + ["--out", str(tmp_path / "b.xlsx")]
-        r = run("build", *defaults, *args)
+        r = cli("build", *defaults, *args)
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 2 and len(lines) == 1 and message in lines[0], (args, r.stderr)
     assert list(tmp_path.iterdir()) == []

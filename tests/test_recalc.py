@@ -1,23 +1,15 @@
 """xlgpt recalc on built workbooks: every stage equals the oracle, after a LibreOffice round trip too, and an
 edited weight changes the logits exactly as the oracle says."""
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from helpers import REL, Built, check_against_oracle
+from helpers import REL, Built, check_against_oracle, cli, recalc
 from workbook_io import named, numbers, open_values
 from xlgpt.workbook import names
 from xlgpt.model import oracle, tokenizer
 from xlgpt.cells import written_values
-
-
-def recalc(*args):
-    r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "recalc", *map(str, args)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return r
 
 
 def test_build_caches_the_engines_values(tiny):
@@ -51,16 +43,14 @@ def test_set_weight_changes_logits_as_the_oracle_does(tiny, tmp_path):
 
 
 def test_recalc_never_overwrites_unless_asked(tiny, tmp_path):
-    r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "recalc", str(tiny.path)], capture_output=True, text=True)
+    r = cli("recalc", tiny.path)
     assert r.returncode == 2 and "--out PATH, or --in-place" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "recalc", str(tiny.path), "--set", "'embed'!C5=1",
-                        "--out", str(tmp_path / "x.xlsx")], capture_output=True, text=True)
+    r = cli("recalc", tiny.path, "--set", "'embed'!C5=1", "--out", tmp_path / "x.xlsx")
     assert r.returncode == 2 and "holds a formula" in r.stderr and not (tmp_path / "x.xlsx").exists()
 
 
 def test_generate_appends_the_workbooks_prediction(tiny):
-    r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "generate", str(tiny.path), "--tokens", "3"],
-                       capture_output=True, text=True)
+    r = cli("generate", tiny.path, "--tokens", "3")
     assert r.returncode == 0, r.stderr
     text = tokenizer.decode(tiny.ids)
     params = {k: written_values(v) for k, v in tiny.ckpt.params.items()}

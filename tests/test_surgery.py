@@ -3,14 +3,12 @@ the oracle's knobs (and transformers with the same hooks) say; the logit lens is
 vectors come in from SAELens files, CSV and prompt differences."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from reference import hf_logits, save_hf_model
-from helpers import need_libreoffice
+from helpers import cli, need_libreoffice, recalc
 from workbook_io import area, named, numbers, open_values
 from xlgpt import engine, libreoffice, refs
 from xlgpt.model import checkpoint, oracle, tokenizer
@@ -122,12 +120,6 @@ def test_knobs_against_transformers_hooks(hf_tiny, tmp_path):
     assert np.max(np.abs(got - hf_logits(hf_tiny, ids)[len(ids) - 1])) > 1e-3, "no effect: the test proves nothing"
 
 
-def recalc(*args):
-    r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "recalc", *map(str, args)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return r
-
-
 def test_recalc_set_gates_and_steering(tmp_path):
     """Knobs edited headlessly, by name and index: --check reads them back and the oracle agrees."""
     ckpt = checkpoint.load("random:tiny", seed=3)
@@ -207,9 +199,7 @@ def saelens_folder(folder, d_in, d_sae=32, layer=1, seed=0):
 
 def build(tmp_path, *args):
     out = tmp_path / "steered.xlsx"
-    r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "build", "--weights", "random:tiny", "--seed", "3",
-                        "--prompt", PROMPT, "--out", str(out), "--force", *map(str, args)],
-                       capture_output=True, text=True)
+    r = cli("build", "--weights", "random:tiny", "--seed", 3, "--prompt", PROMPT, "--out", out, "--force", *args)
     return r, out
 
 

@@ -4,12 +4,11 @@ Experiments tab holds the results and leaves the rest of the workbook as it was.
 
 import csv
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from helpers import cli as xlgpt
 from reference import hf_logits
 from workbook_io import area, named, open_values
 from xlgpt.cells import written_values
@@ -21,10 +20,6 @@ from xlgpt.xlsx.packager import write_book
 
 REL = 1e-9
 KEEP = "mlp0,head1.1,attn0"
-
-
-def xlgpt(*args):
-    return subprocess.run([sys.executable, "-m", "xlgpt.cli", *map(str, args)], capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +139,6 @@ def test_write_tab_adds_experiments_and_keeps_the_workbook(hf_book, tmp_path):
 ])
 def test_bad_input_is_one_line(hf_book, tmp_path, args, needle):
     _, path = hf_book
-    r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "sweep", str(path), *args], capture_output=True,
-                       text=True, cwd=tmp_path)
+    r = xlgpt("sweep", path, *args, cwd=tmp_path)
     lines = [x for x in r.stderr.strip().splitlines() if not x.startswith(("reading tab", "\r"))]
     assert r.returncode == 2 and len(lines) == 1 and needle in lines[0], r.stderr

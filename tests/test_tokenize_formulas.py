@@ -14,7 +14,8 @@ import pytest
 import regex
 from tiktoken_ext.openai_public import r50k_pat_str
 
-from helpers import need_gnumeric, need_libreoffice
+from helpers import cli, need_gnumeric, need_libreoffice
+from helpers import recalc as recalc_cli
 from workbook_io import area, named, numbers, open_values
 from xlgpt.workbook import names
 from xlgpt import engine, libreoffice, recalc, refs
@@ -127,14 +128,10 @@ def test_a_prompt_that_reads_as_a_number_stays_text(book):
 
 def test_recalc_set_prompt_retokenizes_and_repredicts(tiny, tmp_path):
     """The whole workbook: a new prompt through `xlgpt recalc --set`, and the model's logits follow it."""
-    import subprocess
-    import sys
     params = {k: written_values(v) for k, v in tiny.ckpt.params.items()}
     for k, prompt in enumerate(["If today is Monday, tomorrow is", "naïve café 😀"]):
         out = tmp_path / f"p{k}.xlsx"
-        r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "recalc", str(tiny.path), "--out", str(out),
-                            "--set", f"{names.PROMPT}={prompt}"], capture_output=True, text=True)
-        assert r.returncode == 0, r.stderr
+        recalc_cli(tiny.path, "--out", out, "--set", f"{names.PROMPT}={prompt}")
         wb = open_values(out)
         want = REFERENCE.encode_ordinary(prompt)
         assert [int(i) for i in numbers(named(wb, names.TOKEN_IDS))[:len(want), 0]] == want
@@ -144,11 +141,8 @@ def test_recalc_set_prompt_retokenizes_and_repredicts(tiny, tmp_path):
 
 
 def test_recalc_says_when_the_prompt_does_not_fit(tiny, tmp_path):
-    import subprocess
-    import sys
     out = tmp_path / "long.xlsx"
-    r = subprocess.run([sys.executable, "-m", "xlgpt.cli", "recalc", str(tiny.path), "--out", str(out),
-                        "--set", f"{names.PROMPT}=" + "word " * 30], capture_output=True, text=True)
+    r = cli("recalc", tiny.path, "--out", out, "--set", f"{names.PROMPT}=" + "word " * 30)
     progress = re.compile(r"(reading tab|evaluating|writing tab) \d+/\d+: ")
     said = [line for line in r.stderr.strip().splitlines() if not progress.match(line)]
     assert r.returncode == 1 and len(said) == 1 and said[0].startswith("xlgpt recalc: ") and "--context" in said[0]
