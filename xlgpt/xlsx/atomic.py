@@ -6,6 +6,7 @@ removes every temporary file still being written, `pending()`, then exits), and 
 """
 
 import os
+import signal
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,8 +35,14 @@ def atomic_output(path, still_source=None):
     from has changed meanwhile (another program wrote it): the output is then discarded, not renamed."""
     path = Path(path)
     remove_leftovers(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=path.parent)
-    track(tmp)
+    # SIGTERM is held back from the file's creation until it is tracked: the handler removes tracked files, and
+    # a signal between the two would leave this one behind (seen once in CI)
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=path.parent)
+        track(tmp)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as f:
             yield f
