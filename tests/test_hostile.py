@@ -300,6 +300,82 @@ def test_cache_is_capped_and_evicts_least_recently_used(tiny, tmp_path):
     assert set(sizes) - set(kept)
 
 
+class _Planted:
+    """A pickle that, if any reader unpickled it, would create the file `marker`."""
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_cache_entries_are_data_never_code_and_an_altered_entry_is_ignored(tiny, tmp_path):
+    """Whoever can write into a cache folder must not run code nor change an answer: every .blocks entry
+    replaced by a pickle that would create a file when loaded, every weight tab's entry with its numbers
+    doubled (its seal left as it was). The next recalculation runs no code, ignores the altered entries and
+    still equals the oracle."""
+    import pickle
+    cache = tmp_path / "cache"
+    env = {"XLGPT_CACHE": str(cache)}
+    r = xlgpt("recalc", tiny, "--out", tmp_path / "a.xlsx", "--check", "--json", env=env)
+    assert r.code == 0, r.err
+    before = json.loads(r.out)
+    entries = list((cache / "sheets").iterdir())
+    assert oct((cache / "sheets").stat().st_mode & 0o777) == "0o700" and oct(cache.stat().st_mode & 0o777) == "0o700"
+    marker = tmp_path / "ran"
+    planted = altered = 0
+    for f in entries:
+        if f.suffix == ".blocks":
+            f.write_bytes(pickle.dumps(_Planted(str(marker))))
+            planted += 1
+        elif f.suffix == ".arr":
+            raw = bytearray(f.read_bytes())
+            n = int.from_bytes(raw[40:48], "little")
+            offset = json.loads(raw[48:48 + n])["arrays"][0][0]
+            data = np.frombuffer(bytes(raw[40 + offset:]), dtype="<f8")
+            raw[40 + offset:] = (data * 2).tobytes()
+            f.write_bytes(bytes(raw))
+            altered += 1
+    assert planted > 5 and altered > 5
+    r = xlgpt("recalc", tiny, "--out", tmp_path / "b.xlsx", "--check", "--json", env=env)
+    assert r.code == 0, r.err
+    assert not marker.exists()
+    after = json.loads(r.out)
+    assert after["check"] == "ok" and after["top"] == before["top"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a folder another user's needs root")
+def test_cache_folder_of_another_user_or_writable_by_others_is_not_used(tiny, tmp_path):
+    """As ssh and pip treat their folders: one warning line, the run goes on without the cache."""
+    cases = {"others": (0o777, None), "owner": (0o700, 65534)}
+    for case, (mode, owner) in cases.items():
+        cache = tmp_path / case
+        (cache / "sheets").mkdir(parents=True)
+        os.chmod(cache, mode)
+        if owner is not None:
+            os.chown(cache, owner, owner)
+        r = xlgpt("recalc", tiny, "--out", tmp_path / f"{case}.xlsx", env={"XLGPT_CACHE": str(cache)})
+        assert r.code == 0, r.err
+        warnings = [l for l in r.message.splitlines() if "warning" in l]
+        assert len(warnings) == 1 and str(cache) in warnings[0], r.err
+        assert ("writable by group or others" if owner is None else "another user") in warnings[0]
+        assert not list((cache / "sheets").iterdir())  # nothing was written there
+
+
+@pytest.mark.parametrize("case", ["file", "unwritable"])
+def test_a_cache_that_cannot_be_used_costs_time_never_the_run(tiny, tmp_path, case):
+    cache = tmp_path / "cache"
+    if case == "file":
+        cache.write_text("not a folder")
+    else:
+        cache.mkdir(mode=0o500)
+    r = xlgpt("recalc", tiny, "--out", tmp_path / "out.xlsx", "--check", env={"XLGPT_CACHE": str(cache)})
+    assert r.code == 0, r.err
+    assert len([l for l in r.message.splitlines() if "warning" in l]) <= 1
+    assert (tmp_path / "out.xlsx").is_file()
+    no_leftovers(tmp_path)
+
+
 def test_eviction_removes_the_least_recently_used_and_dead_writers_temporaries(tmp_path):
     for i in range(6):
         f = tmp_path / f"v2-{i}.npy"

@@ -1,7 +1,7 @@
 """What recalc remembers about sheets it has seen, on disk, keyed by a cryptographic digest of their bytes.
 
-- a weight tab's numbers (.npy), so an unchanged weight tab is not parsed again;
-- a formula tab's blocks (.blocks, pickled), so it is not parsed again either;
+- a weight tab's numbers (.arr), so an unchanged weight tab is not parsed again;
+- a formula tab's blocks (.blocks), so it is not parsed again either;
 - the digest of the cached values a formula tab carries (.values), recorded when recalc writes the tab: when
   a later recalculation of a tab with that key computes values with the same digest, the tab's compressed
   bytes are copied instead of written anew.
@@ -10,24 +10,42 @@ A key is the SHA-256 digest of the member's stored (compressed) bytes, with the 
 CRC-32 can be forged in a second (it is linear), a digest cannot, so no workbook can plant numbers for
 another, and damaged bytes never find an entry (they are inflated, and their CRC-32 fails).
 
-The directory is ~/.cache/xlgpt/sheets, or $XLGPT_CACHE/sheets. It holds at most $XLGPT_CACHE_MAX_BYTES
-(default 4 GB; 0 turns the cache off); past that the least recently used entries go. Every entry is written
-to a temporary file and renamed, and a failed write leaves nothing. A cache that cannot be read or written
-only costs time: every failure falls back to reading the workbook.
+An entry is data only, never code: nothing here is unpickled or evaluated. Each file is
+
+    MAGIC (8 bytes) | seal (32 bytes) | header length (8 bytes, little-endian) | JSON header | padding | arrays
+
+where the arrays are raw little-endian float64 at 64-byte-aligned offsets the header gives, and the seal is
+SHA-256 over the entry's key and the digest of everything after the seal. An entry whose seal does not match
+(damaged, altered, or copied under another key) is ignored and the tab read from the workbook.
+
+The folder is ~/.cache/xlgpt/sheets, or $XLGPT_CACHE/sheets, created 0700. Like ssh and pip, xlgpt does not
+use a folder that another user owns or that group or others may write (one warning line; the run goes on
+without the cache): whoever can write it could choose what a workbook computes. It holds at most
+$XLGPT_CACHE_MAX_BYTES (default 4 GB; 0 turns the cache off); past that the least recently used entries go.
+Every entry is written to a temporary file and renamed, and a failed write leaves nothing. A cache that
+cannot be read or written only costs time: every failure falls back to reading the workbook.
 """
 
 import hashlib
+import json
+import mmap
 import os
-import pickle
+import stat
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from ..book import Formulas
+from ..book import Formulas, Texts, Values
+from ..cells import ERROR_CODES, XlError
 from .atomic import process_alive, track, untrack
+from .zipread import digest
 
-FORMAT = "v2"  # bump when what an entry holds changes: older entries are then never found
+FORMAT = "v3"  # bump when what an entry holds changes: older entries are then never found
+MAGIC = b"XLGPTC3\n"
 DEFAULT_MAX_BYTES = 4_000_000_000
+_ALIGN = 64
+_SUFFIXES = (".arr", ".blocks", ".values")
 
 
 def cache_dir() -> Path:
@@ -38,12 +56,54 @@ def max_bytes() -> int:
     raw = os.environ.get("XLGPT_CACHE_MAX_BYTES", "")
     try:
         return max(0, int(float(raw))) if raw else DEFAULT_MAX_BYTES
-    except ValueError:
+    except (ValueError, OverflowError):
         return DEFAULT_MAX_BYTES
 
 
 def enabled() -> bool:
-    return max_bytes() > 0
+    return max_bytes() > 0 and folder() is not None
+
+
+_FOLDERS: dict = {}  # cache_dir() -> the folder when it may be used, else None (decided once per process)
+
+
+def folder() -> Path | None:
+    """The cache's folder, created 0700 if missing, or None (after one warning line) when it must not be used
+    or cannot be: owned by another user, writable by group or others, not a folder, not writable."""
+    where = cache_dir()
+    if where not in _FOLDERS:
+        problem = _unsafe(where)
+        if problem:
+            print(f"xlgpt: warning: not using the sheet cache {where}: {problem}; recalculating without it",
+                  file=sys.stderr, flush=True)
+        _FOLDERS[where] = None if problem else where
+    return _FOLDERS[where]
+
+
+def _unsafe(where: Path) -> str | None:
+    """Why the folder must not be used, or None. Its parent (the xlgpt folder) is checked too: whoever may
+    rename entries in it could swap the whole folder."""
+    for level in (where.parent, where):
+        try:
+            level.mkdir(mode=0o700, exist_ok=True)
+        except FileExistsError:
+            return f"{level} is not a folder"
+        except OSError as e:
+            return f"cannot create {level} ({e.strerror or e})"
+        try:
+            st = os.stat(level)
+        except OSError as e:
+            return f"cannot read {level} ({e.strerror or e})"
+        if not stat.S_ISDIR(st.st_mode):
+            return f"{level} is not a folder"
+        if st.st_uid != os.geteuid():
+            return f"{level} is owned by another user (uid {st.st_uid})"
+        if st.st_mode & 0o022:
+            return (f"{level} is writable by group or others (mode {stat.S_IMODE(st.st_mode):o}); "
+                    f"chmod 700 it to use it")
+    if not os.access(where, os.W_OK | os.X_OK):
+        return f"{where} is not writable"
+    return None
 
 
 def key(member_digest: str) -> str:
@@ -56,40 +116,190 @@ def blocks_key(sheet_key: str, strings_key: str) -> str:
     return f"{sheet_key}-{strings_key[-40:]}"
 
 
-def load_array(k: str):
-    file = cache_dir() / f"{k}.npy"
+# ---- entries: a sealed JSON header and raw float64 arrays -------------------------------------------------
+
+def _seal(k: str, body) -> bytes:
+    return hashlib.sha256(k.encode() + bytes.fromhex(digest(body))).digest()
+
+
+def _pack(header: dict, arrays: list) -> list:
+    """The body of an entry as pieces: header length, JSON header, then each array at an aligned offset (the
+    header's "arrays" lists [offset, rows, cols] for each, offsets counted from the body's start)."""
+    offsets, at = [], 0
+    text = b""
+    for _ in range(3):  # the header's length moves the offsets, which are in the header: settle it
+        start = _aligned(8 + len(text) + 64)  # room for the header to grow a little
+        offsets, at = [], start
+        for a in arrays:
+            offsets.append([at, int(a.shape[0]), int(a.shape[1])])
+            at = _aligned(at + a.nbytes)
+        text = json.dumps({**header, "arrays": offsets}, allow_nan=False, separators=(",", ":")).encode()
+        if 8 + len(text) <= start:
+            break
+    else:
+        raise ValueError("entry header does not settle")
+    pieces = [len(text).to_bytes(8, "little"), text, b"\0" * (start - 8 - len(text))]
+    pos = start
+    for a, (offset, _, _) in zip(arrays, offsets):
+        pieces.append(b"\0" * (offset - pos))
+        data = np.ascontiguousarray(a, dtype="<f8")
+        pieces.append(memoryview(data).cast("B"))
+        pos = offset + data.nbytes
+    return pieces
+
+
+def _aligned(n: int) -> int:
+    return -(-n // _ALIGN) * _ALIGN
+
+
+def _open(file: Path, k: str):
+    """(header, body as a read-only mapping) of a sealed entry, or None when it is missing, damaged, altered
+    or belongs to another key. The arrays of the header are checked to lie inside the body."""
     try:
-        data = np.load(file, mmap_mode="r")
+        with open(file, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size < len(MAGIC) + 32 + 8:
+                return None
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):
         return None
+    view = memoryview(mapped)
+    if bytes(view[:len(MAGIC)]) != MAGIC:
+        return None
+    body = view[len(MAGIC) + 32:]
+    if _seal(k, body) != bytes(view[len(MAGIC):len(MAGIC) + 32]):
+        return None
+    n = int.from_bytes(body[:8], "little")
+    if n > len(body) - 8:
+        return None
+    try:
+        header = json.loads(bytes(body[8:8 + n]))
+        arrays = header["arrays"]
+        for offset, rows, cols in arrays:
+            if not (all(type(x) is int and x >= 0 for x in (offset, rows, cols))
+                    and offset % 8 == 0 and offset + rows * cols * 8 <= len(body)):
+                return None
+    except (ValueError, TypeError, KeyError):
+        return None
     _touch(file)
-    return data
+    return header, body
+
+
+def _array(body, spec) -> np.ndarray:
+    offset, rows, cols = spec
+    return np.frombuffer(body, dtype="<f8", count=rows * cols, offset=offset).reshape(rows, cols)
+
+
+def load_array(k: str):
+    """A weight tab's numbers (read-only, mapped from the entry), or None."""
+    if not enabled():
+        return None
+    opened = _open(folder() / f"{k}.arr", k)
+    if opened is None:
+        return None
+    header, body = opened
+    if header.get("kind") != "array" or len(header["arrays"]) != 1:
+        return None
+    return _array(body, header["arrays"][0])
 
 
 def remember_array(k: str, data: np.ndarray) -> None:
-    _write(cache_dir() / f"{k}.npy", lambda f: np.save(f, data))
+    _write(f"{k}.arr", k, {"kind": "array"}, [np.asarray(data).reshape(data.shape[0], -1)])
 
 
 def load_blocks(k: str):
-    return _load_pickle(cache_dir() / f"{k}.blocks")
+    """A formula tab's blocks as the reader made them (formulas without values), or None."""
+    if not enabled():
+        return None
+    opened = _open(folder() / f"{k}.blocks", k)
+    if opened is None:
+        return None
+    header, body = opened
+    try:
+        if header.get("kind") != "blocks":
+            return None
+        return [_block(b, body, header["arrays"]) for b in header["blocks"]]
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
 
 
 def remember_blocks(k: str, blocks: list) -> None:
-    _write(cache_dir() / f"{k}.blocks", lambda f: pickle.dump(blocks, f, protocol=pickle.HIGHEST_PROTOCOL))
+    arrays, out = [], []
+    for b in blocks:
+        if isinstance(b, Values):
+            out.append({"t": "values", "at": [b.row, b.col], "style": b.style, "array": len(arrays)})
+            arrays.append(np.asarray(b.data, dtype=np.float64))
+        elif isinstance(b, Texts):
+            out.append({"t": "texts", "at": [b.row, b.col], "style": b.style,
+                        "data": [[_cell_json(v) for v in row] for row in b.data]})
+        elif isinstance(b, Formulas):
+            out.append({"t": "formulas", "at": [b.row, b.col, b.nrows, b.ncols], "text": b.text, "kind": b.kind,
+                        "style": b.style})
+        else:
+            return  # a block this format does not know: not cached
+    try:
+        _write(f"{k}.blocks", k, {"kind": "blocks", "blocks": out}, arrays)
+    except ValueError:  # a value JSON cannot hold (a non-finite number): not cached
+        return
+
+
+def _cell_json(v):
+    if isinstance(v, XlError):
+        return {"error": str(v)}
+    if v is None or type(v) in (str, bool, float, int):
+        return v
+    raise ValueError(f"a cell of type {type(v).__name__}")
+
+
+def _cell_value(v):
+    if isinstance(v, dict):
+        return ERROR_CODES[v["error"]]
+    if v is None or type(v) in (str, bool, float, int):
+        return v
+    raise ValueError("not a cell value")
+
+
+def _style(v):
+    if v is None or type(v) in (int, str):
+        return v
+    raise ValueError("not a style")
+
+
+def _ints(xs, n):
+    if len(xs) != n or not all(type(x) is int and x >= 0 for x in xs):
+        raise ValueError("not a position")
+    return xs
+
+
+def _block(b: dict, body, arrays: list):
+    t = b["t"]
+    if t == "values":
+        r, c = _ints(b["at"], 2)
+        return Values(r, c, _array(body, arrays[b["array"]]), style=_style(b["style"]))
+    if t == "texts":
+        r, c = _ints(b["at"], 2)
+        return Texts(r, c, [[_cell_value(v) for v in row] for row in b["data"]], style=_style(b["style"]))
+    if t == "formulas":
+        r, c, nr, nc = _ints(b["at"], 4)
+        if type(b["text"]) is not str or b["kind"] not in ("shared", "array", "cell"):
+            raise ValueError("not a formula")
+        return Formulas(r, c, nr, nc, b["text"], b["kind"], style=_style(b["style"]))
+    raise ValueError(f"unknown block {t!r}")
 
 
 def load_digest(k: str):
-    file = cache_dir() / f"{k}.values"
-    try:
-        text = file.read_text()
-    except OSError:
+    if not enabled():
         return None
-    _touch(file)
-    return text
+    opened = _open(folder() / f"{k}.values", k)
+    if opened is None:
+        return None
+    header = opened[0]
+    value = header.get("values") if header.get("kind") == "values" else None
+    return value if type(value) is str else None
 
 
-def remember_digest(k: str, digest: str) -> None:
-    _write(cache_dir() / f"{k}.values", lambda f: f.write(digest.encode()))
+def remember_digest(k: str, values: str) -> None:
+    _write(f"{k}.values", k, {"kind": "values", "values": values}, [])
 
 
 def values_digest(blocks: list) -> str:
@@ -119,16 +329,6 @@ def values_digest(blocks: list) -> str:
     return h.hexdigest()
 
 
-def _load_pickle(file: Path):
-    try:
-        with open(file, "rb") as f:
-            blocks = pickle.load(f)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError, ImportError, IndexError, TypeError):
-        return None
-    _touch(file)
-    return blocks
-
-
 def _touch(file: Path) -> None:
     """Mark an entry used now: eviction goes by modification time, which every file system keeps."""
     try:
@@ -140,17 +340,28 @@ def _touch(file: Path) -> None:
 _written = 0  # bytes of entries written since the folder was last scanned for eviction
 
 
-def _write(file: Path, dump) -> None:
+def _write(name: str, k: str, header: dict, arrays: list) -> None:
+    """Seal and write an entry (raises ValueError when the header cannot be JSON: the caller skips it)."""
     if not enabled():
         return
-    tmp = file.with_suffix(f"{file.suffix}.{os.getpid()}.tmp")
+    body = _pack(header, arrays)
+    where = folder()
+    file = where / name
+    tmp = where / f"{name}.{os.getpid()}.tmp"
     track(tmp)
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            dump(f)
+        with open(tmp, "w+b") as f:
+            f.write(MAGIC + b"\0" * 32)
+            for piece in body:  # the arrays are written from where they are, never joined into one copy
+                f.write(piece)
+            f.flush()
+            size = f.tell()
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as written:
+                seal = _seal(k, memoryview(written)[len(MAGIC) + 32:])
+            f.seek(len(MAGIC))
+            f.write(seal)
         tmp.replace(file)
-    except (OSError, ValueError, pickle.PickleError):
+    except (OSError, BufferError):
         tmp.unlink(missing_ok=True)  # a full disk leaves no empty or partial entry behind
         return
     finally:
@@ -158,10 +369,10 @@ def _write(file: Path, dump) -> None:
     # eviction scans the folder: do it when a twentieth of the cap has been written since the last scan
     # (a recalculation writes hundreds of small entries), so the cache passes its cap by at most that
     global _written
-    _written += file.stat().st_size
+    _written += size
     if _written * 20 >= max_bytes():
         _written = 0
-        evict(file.parent, max_bytes())
+        evict(where, max_bytes())
 
 
 def tidy() -> None:
@@ -169,15 +380,15 @@ def tidy() -> None:
     global _written
     if _written and enabled():
         _written = 0
-        evict(cache_dir(), max_bytes())
+        evict(folder(), max_bytes())
 
 
-def evict(folder: Path, limit: int) -> None:
+def evict(where: Path, limit: int) -> None:
     """Remove the least recently used entries until the folder holds at most `limit` bytes, and the
     temporary files of writers that are gone."""
     entries, total = [], 0
     try:
-        with os.scandir(folder) as it:
+        with os.scandir(where) as it:
             for e in it:
                 try:
                     st = e.stat()
@@ -199,4 +410,3 @@ def evict(folder: Path, limit: int) -> None:
         total -= size
         if total <= limit:
             break
-
