@@ -428,6 +428,115 @@ def test_member_that_lies_about_its_size_stops_at_what_it_declared(tmp_path):
     assert r.peak_mb < 500
 
 
+def _raw_zip(locals_: list, centrals: list) -> bytes:
+    """A zip written by hand, to say what Python's writer will not: locals_ is [(name, data)] stored one after
+    another (data stored, not deflated); centrals is [(name, index of the local record it points at, flags)].
+    A local record may be given as bytes (already a whole record, placed as it is)."""
+    out, offsets, records = bytearray(), [], {}
+    for i, rec in enumerate(locals_):
+        offsets.append(len(out))
+        if isinstance(rec, bytes):
+            out += rec
+            continue
+        name, data = rec
+        records[i] = (zlib.crc32(data), len(data))
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, zlib.crc32(data), len(data), len(data),
+                           len(name.encode()), 0) + name.encode() + data
+    start = len(out)
+    for name, i, flags, crc_size in centrals:
+        crc, size = crc_size or records[i]
+        out += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, flags, 0, 0, 0, crc, size, size,
+                           len(name.encode()), 0, 0, 0, 0, 0, offsets[i]) + name.encode()
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(centrals), len(centrals), len(out) - start, start, 0)
+    return bytes(out)
+
+
+def _local(name: str, data: bytes, flags=0) -> bytes:
+    return struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, flags, 0, 0, 0, zlib.crc32(data), len(data), len(data),
+                       len(name.encode()), 0) + name.encode() + data
+
+
+def test_zip_entries_that_overlap_mismatch_or_repeat_are_refused(tmp_path):
+    """What Python's zipfile refuses when it opens a member, xlgpt refuses before it reads one: 2,000
+    central entries over one 15 MB member (a 179 KB file) at once, a central name its local header
+    contradicts, a member hidden inside another's bytes, two members of one name, the encrypted flag."""
+    base = tmp_path / "base.xlsx"
+    _one_sheet_book(base, SHEET + b"<sheetData/></worksheet>")
+    members = _members(base)
+    sheet = b"<!-- " + b" " * (15 << 20) + b" -->" + members["xl/worksheets/sheet1.xml"]
+    # 2,000 central entries, each with its own name, all pointing at the one local record of sheet1.xml
+    parts = [(n, d) for n, d in members.items() if n != "xl/worksheets/sheet1.xml"] + [("xl/worksheets/sheet1.xml", sheet)]
+    with zipfile.ZipFile(tmp_path / "deflated.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        for n, d in parts:
+            z.writestr(n, d)
+    many = bytearray((tmp_path / "deflated.zip").read_bytes())
+    with zipfile.ZipFile(tmp_path / "deflated.zip") as z:
+        central = bytes(many[z.start_dir:])
+    pos = central.index(b"PK\x01\x02", central.index(b"xl/worksheets/sheet1.xml") - 46)
+    entry = central[pos:pos + 46 + len("xl/worksheets/sheet1.xml")]
+    extra = b"".join(entry[:46] + f"xl/worksheets/sheet{i:04d}.xml"[:24].encode() for i in range(2000))
+    eocd = central[central.rindex(b"PK\x05\x06"):]
+    count = struct.unpack("<H", eocd[10:12])[0] + 2000
+    cd_size = struct.unpack("<I", eocd[12:16])[0] + len(extra)
+    start = struct.unpack("<I", eocd[16:20])[0]
+    bomb = tmp_path / "many.xlsx"
+    bomb.write_bytes(bytes(many[:start]) + central[:central.rindex(b"PK\x05\x06")] + extra
+                     + eocd[:8] + struct.pack("<HHI", count, count, cd_size) + eocd[16:])
+    assert bomb.stat().st_size < 400_000
+    r = xlgpt("recalc", bomb, "--out", tmp_path / "out.xlsx", timeout=20)
+    one_line(r, EXIT_INPUT, "forged")
+    assert r.seconds < 10
+
+    named = dict(members)
+    sheet_data = named.pop("xl/worksheets/sheet1.xml")
+    order = list(named.items())
+    centrals = [(n, i, 0, None) for i, (n, _) in enumerate(order)]
+    # the local header says evil01.xml (same length), the central directory sheet1.xml
+    mismatched = tmp_path / "mismatch.xlsx"
+    mismatched.write_bytes(_raw_zip(order + [("xl/worksheets/evil01.xml", sheet_data)],
+                                    centrals + [("xl/worksheets/sheet1.xml", len(order), 0, None)]))
+    one_line(xlgpt("recalc", mismatched, "--out", tmp_path / "out.xlsx"), EXIT_INPUT, "evil01.xml", "local header")
+    # sheet1.xml's record hidden inside the bytes of a stored member docProps/hidden.bin
+    inner = _local("xl/worksheets/sheet1.xml", sheet_data)
+    hiding = tmp_path / "overlap.xlsx"
+    hiding.write_bytes(_raw_zip(order + [("docProps/hidden.bin", inner)],
+                                centrals + [("docProps/hidden.bin", len(order), 0, None)]))
+    raw = bytearray(hiding.read_bytes())  # add a central entry for sheet1.xml at the hidden record's offset
+    with zipfile.ZipFile(hiding) as z:
+        hidden = z.getinfo("docProps/hidden.bin")
+    inner_at = hidden.header_offset + 30 + len("docProps/hidden.bin")
+    eocd_at = raw.rindex(b"PK\x05\x06")
+    entry = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, zlib.crc32(sheet_data),
+                        len(sheet_data), len(sheet_data), 24, 0, 0, 0, 0, 0, inner_at) + b"xl/worksheets/sheet1.xml"
+    n, size, start = struct.unpack("<H", raw[eocd_at + 10:eocd_at + 12])[0], *struct.unpack("<II", raw[eocd_at + 12:eocd_at + 20])
+    raw[eocd_at:] = entry + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n + 1, n + 1, size + len(entry), start, 0)
+    hiding.write_bytes(bytes(raw))
+    one_line(xlgpt("recalc", hiding, "--out", tmp_path / "out.xlsx"), EXIT_INPUT, "overlap")
+    # two members named sheet1.xml
+    twice = tmp_path / "twice.xlsx"
+    twice.write_bytes(_raw_zip(order + [("xl/worksheets/sheet1.xml", sheet_data)] * 2,
+                               centrals + [("xl/worksheets/sheet1.xml", len(order), 0, None),
+                                           ("xl/worksheets/sheet1.xml", len(order) + 1, 0, None)]))
+    one_line(xlgpt("recalc", twice, "--out", tmp_path / "out.xlsx"), EXIT_INPUT, "two members")
+    # the encrypted flag
+    locked = tmp_path / "locked.xlsx"
+    locked.write_bytes(_raw_zip(order + [_local("xl/worksheets/sheet1.xml", sheet_data, flags=1)],
+                                centrals + [("xl/worksheets/sheet1.xml", len(order), 1,
+                                             (zlib.crc32(sheet_data), len(sheet_data)))]))
+    one_line(xlgpt("recalc", locked, "--out", tmp_path / "out.xlsx"), EXIT_INPUT, "encrypted")
+    no_leftovers(tmp_path)
+
+
+def test_sheet_names_differing_only_in_case_are_one_name(tmp_path):
+    """Excel's sheet names are case-insensitive: a package with tabs S and s is damaged."""
+    book = tmp_path / "cases.xlsx"
+    wb = (b'<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+          b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+          b'<sheet name="S" sheetId="1" r:id="rId1"/><sheet name="s" sheetId="2" r:id="rId1"/></sheets></workbook>')
+    _one_sheet_book(book, SHEET + b"<sheetData/></worksheet>", workbook_xml=wb)
+    one_line(xlgpt("recalc", book, "--out", tmp_path / "out.xlsx"), EXIT_INPUT, "'S'", "'s'")
+
+
 def test_part_size_limit_is_an_environment_variable(tiny, tmp_path):
     r = xlgpt("recalc", tiny, "--out", tmp_path / "out.xlsx", env={"XLGPT_MAX_PART_BYTES": "100000"})
     one_line(r, EXIT_INPUT, "XLGPT_MAX_PART_BYTES", "inflates to")

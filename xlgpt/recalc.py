@@ -24,7 +24,7 @@ from .xlsx import sheet_cache
 from .xlsx.reader import ReadBook, read
 from .xlsx import package_edit
 from .xlsx.worksheet import sheet_data_chunks, worksheet_chunks
-from .xlsx.zipread import copy_of_stored, digest, inflate, inflate_xml
+from .xlsx.zipread import copy_of_stored, digest, inflate, inflate_xml, open_package
 from .xlsx.zipstream import Deflated, ZipWriter
 
 
@@ -156,7 +156,7 @@ def _identity(path: Path):
 def write_back(rb: ReadBook, dest: Path, edited: set, progress=None, still_source=None, added: list = ()) -> None:
     """Write the book back over the package it was read from: changed tabs anew, the rest as stored. added:
     new sheets (not in the package yet), written after the others with their entries in the package."""
-    with atomic_output(dest, still_source) as f, zipfile.ZipFile(rb.path) as z:
+    with atomic_output(dest, still_source) as f, open_package(rb.path) as z:
         out = ZipWriter(f)
         try:
             sheets = {s.part: s_name for s_name, s in rb.sources.items()}

@@ -22,7 +22,7 @@ from ..formula_text import relative_key, shifted
 from ..parallel import ordered_map
 from . import sheet_cache
 from .numbers_in import parse_values, parse_values_at
-from .zipread import check_size, digest, inflate_xml, read_xml, release, stored_bytes
+from .zipread import check_size, digest, inflate_xml, open_package, read_xml, release, stored_bytes
 from .xml import unescape
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -52,10 +52,7 @@ class ReadBook:
 def read(path, use_cache: bool = True, progress=None) -> ReadBook:
     """The workbook at `path`; progress(i, n, sheet_name) is called before each sheet is read."""
     path = Path(path)
-    try:
-        z = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        raise XlgptError(f"{path}: not an .xlsx workbook ({e})") from None
+    z = open_package(path)
     use_cache = use_cache and sheet_cache.enabled()
     with z:
         names = set(z.namelist())
@@ -64,7 +61,7 @@ def read(path, use_cache: bool = True, progress=None) -> ReadBook:
         wb = _xml(z, "xl/workbook.xml")
         rels = {r.get("Id"): r.get("Target") for r in _xml(z, "xl/_rels/workbook.xml.rels")}
         strings = _shared_strings(z) if "xl/sharedStrings.xml" in names else _Strings()
-        book, sources = Book(), {}
+        book, sources, upper = Book(), {}, {}
         listed = list(wb.iter(NS + "sheet"))
         for i, s in enumerate(listed, 1):
             name = s.get("name")
@@ -77,8 +74,10 @@ def read(path, use_cache: bool = True, progress=None) -> ReadBook:
             if part not in names:
                 raise XlgptError(f"{path}: sheet {name!r} points to {part}, which the package does not hold; "
                                  f"the workbook is damaged")
-            if name in sources:
-                raise XlgptError(f"{path}: two sheets are named {name!r}; the workbook is damaged")
+            same = upper.setdefault(name.upper(), name)
+            if same is not name:  # Excel's sheet names are case-insensitive: 'S' and 's' are one name
+                raise XlgptError(f"{path}: two sheets are named {same!r} and {name!r}, one name to Excel; "
+                                 f"the workbook is damaged")
             sheet, source = _read_sheet(z, name, part, strings, use_cache)
             book.add(sheet)
             sources[sheet.name] = source
