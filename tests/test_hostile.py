@@ -697,11 +697,87 @@ def test_control_characters_round_trip_through_xlgpt_openpyxl_and_libreoffice(tm
     ("'wte.weight'!XFE1=1", "outside a sheet"),
     ("'wte.weight'!A1048577=1", "outside a sheet"),
     ("Start!A0=1", "outside a sheet"),
+    ("'h.0.ln_1.weight'!A1=1_0", "is not one"),  # Python's float() reads 10
+    ("'h.0.ln_1.weight'!A1=\u0661\u0662", "is not one"),  # Arabic-Indic 12
+    ("HeadGates(1)=0", "give its row and column"),  # a layers x heads range: which way does 1 count?
+    ("Prompt=" + "a" * 40_002, "at most 32,767"),
 ])
 def test_set_takes_finite_numbers_and_cells_of_the_sheet(tiny, tmp_path, edit, needle):
     r = xlgpt("recalc", tiny, "--out", tmp_path / "out.xlsx", "--set", edit)
     one_line(r, EXIT_INPUT, needle)
     assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_set_with_bytes_that_are_not_utf8_is_one_line(tiny, tmp_path):
+    r = xlgpt("recalc", tiny, "--out", tmp_path / "out.xlsx", "--set", os.fsdecode(b"Prompt=caf\xe9"))
+    one_line(r, EXIT_INPUT, "not UTF-8")
+
+
+@pytest.mark.parametrize("cell, needle", [
+    (b'<c r="A1" t="s"><v>-1</v></c>', "shared string"),  # read as the last string before
+    (b'<c r="A1" t="s"><v>7</v></c>', "shared string"),
+    (b'<c r="A1"><v>1_000</v></c>', "not a finite number"),
+    (b'<c r="A1" t="n"><v>1_000</v></c>', "not a finite number"),
+    ("<c r=\"A1\"><v>\u0661\u0662</v></c>".encode(), "not a finite number"),
+    (b'<c r="A1"><v>nan</v></c>', "not a finite number"),  # deleted the cell before
+    (b'<c r="A1"><v>inf</v></c>', "not a finite number"),  # written back as inf before
+    (b'<c r="A1"><v>1e999</v></c>', "not a finite number"),
+    (b'<c r="A1" t="b"><v>2</v></c>', "not a boolean"),  # read as FALSE before
+    (b'<c r="A1" t="e"><v>#BOGUS!</v></c>', "error values"),
+])
+def test_damaged_cell_values_are_one_line_naming_the_cell(tmp_path, cell, needle):
+    """A value that is not what its type says is one line naming the tab and cell, never read as something
+    else: numbers are xsd:double (ASCII digits, finite), booleans 0/1/true/false, string indexes in range."""
+    book = tmp_path / "cell.xlsx"
+    strings = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+               b'<si><t>only</t></si></sst>')
+    _one_sheet_book(book, SHEET + b'<sheetData><row r="1">' + cell + b'</row></sheetData></worksheet>',
+                    extra={"xl/sharedStrings.xml": strings})
+    one_line(xlgpt("recalc", book, "--out", tmp_path / "out.xlsx"), EXIT_INPUT, "'S'", "A1", needle)
+
+
+def test_a_dense_tab_with_a_value_that_is_not_a_number_names_the_cell(tmp_path):
+    """A weight tab as another program writes it, one value nan: not parsed as a number, nor dropped."""
+    rows = b"".join(b'<row r="%d"><c r="A%d"><v>%s</v></c><c r="B%d"><v>0.5</v></c></row>'
+                    % (i, i, b"nan" if i == 3 else b"1.25", i) for i in range(1, 6))
+    book = tmp_path / "dense.xlsx"
+    _one_sheet_book(book, SHEET + b"<sheetData>" + rows + b"</sheetData></worksheet>")
+    one_line(xlgpt("recalc", book, "--out", tmp_path / "out.xlsx"), EXIT_INPUT, "A3", "not a finite number")
+
+
+@pytest.mark.parametrize("case", ["long", "surrogate"])
+def test_sweep_prompt_files_that_cannot_be_prompts_are_one_line(tiny, tmp_path, case):
+    if case == "long":
+        prompts = tmp_path / "long.csv"
+        prompts.write_text("prompt\n" + "a" * 140_000 + "\n")
+        needle = "not a CSV file"
+    else:
+        prompts = tmp_path / "surrogate.jsonl"
+        prompts.write_text('{"prompt": "half a pair \\ud83d here"}\n')
+        needle = "lone surrogate"
+    one_line(xlgpt("sweep", tiny, "--prompts", prompts), EXIT_INPUT, needle)
+
+
+def test_text_results_stop_at_excels_limit(tmp_path):
+    """Excel: a text result past 32,767 characters is #VALUE!. A doubling chain reaches it in 15 steps and
+    would need gigabytes by step 30 without the limit."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "T"
+    ws["A1"] = "x"
+    for i in range(2, 32):
+        ws[f"A{i}"] = f"=A{i - 1}&A{i - 1}"
+    ws["B1"] = '=LEN(A15)'
+    ws["B2"] = '=LEN(CONCATENATE(A15,A15))'
+    ws["B3"] = '=IFERROR(LEN(A16),-1)'
+    book = tmp_path / "long.xlsx"
+    wb.save(book)
+    out = tmp_path / "out.xlsx"
+    r = xlgpt("recalc", book, "--out", out)
+    assert r.code == 0, r.err
+    t = openpyxl.load_workbook(out, data_only=True)["T"]
+    assert t["B1"].value == 2 ** 14 and t["B3"].value == -1  # 2**15 = 32,768: one past the limit
+    assert t["B2"].value == "#VALUE!" and t["A31"].value == "#VALUE!"
 
 
 def test_in_place_with_out_is_an_error(tiny, tmp_path):

@@ -227,8 +227,10 @@ def test_steering_sources_and_their_errors(tmp_path):
     assert numbers(named(open_values(out), names.steer(0)))[0].tolist() == [float(x) for x in range(16)]
     saelens_folder(tmp_path / "sae", 16)
     (tmp_path / "short.csv").write_text("1,2,3")
+    (tmp_path / "underscore.csv").write_text(",".join(["1_0"] + [str(x) for x in range(15)]))
     for args, message in [
         (["--steer-csv", tmp_path / "short.csv", "--layer", 0], "3 numbers"),
+        (["--steer-csv", tmp_path / "underscore.csv", "--layer", 0], "'1_0', is not a finite number"),
         (["--steer-sae", tmp_path / "sae"], "--feature"),
         (["--steer-sae", tmp_path / "sae", "--feature", 99], "features 0 to 31"),
         (["--steer-csv", tmp_path / "v.csv", "--layer", 5], "layers 0 to 1"),

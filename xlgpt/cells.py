@@ -7,6 +7,8 @@ float64; `written_values` gives those float64s, which are the workbook's weights
 them, the writer (xlsx/numbers.py) lays out their text, the reader parses it back.
 """
 
+import re
+
 import numpy as np
 
 from .parallel import ordered_map
@@ -22,6 +24,34 @@ class XlError(str):
 NULL, DIV0, VALUE, REF, NAME, NUM, NA = (XlError(c) for c in
                                          ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
 ERROR_CODES = {str(e): e for e in (NULL, DIV0, VALUE, REF, NAME, NUM, NA)}
+
+# The most characters a cell holds (Excel's "Total number of characters that a cell can contain", counted in
+# UTF-16 units): a longer text result is #VALUE!, a longer text typed in is refused
+MAX_TEXT = 32767
+
+
+def too_long(text: str) -> bool:
+    """Whether text passes MAX_TEXT UTF-16 units (a character past U+FFFF is two)."""
+    return len(text) > MAX_TEXT // 2 and len(text) + sum(ord(c) > 0xFFFF for c in text) > MAX_TEXT
+
+
+# xsd:double's lexical form (XML Schema 1.0, 3.2.5), ASCII digits only, surrounding white space collapsed;
+# INF and NaN are xsd:doubles but no cell holds them (Excel has no such values), and neither does 1e999
+_DOUBLE = re.compile(r"[ \t\r\n]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\r\n]*")
+
+
+def parse_double(text) -> float | None:
+    """The number a cell's <v>, a --set value or a CSV field holds, read as xsd:double strictly: None when the
+    text is not one (Python's float() would also take 1_000, Arabic-Indic digits, nan, inf and infinity)."""
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+    if not _DOUBLE.fullmatch(text):
+        return None
+    x = float(text)
+    return x if np.isfinite(x) else None
 
 
 _POW10 = 10.0 ** np.arange(-300, 301)  # index power + 300; as exact as 10.0**power

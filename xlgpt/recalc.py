@@ -6,7 +6,6 @@ every part that is not a sheet. A formula tab written anew keeps everything outs
 panes, links, heat maps); only the cells are written, with their cached values.
 """
 
-import math
 import os
 import re
 import sys
@@ -18,6 +17,7 @@ import numpy as np
 
 from . import engine, refs
 from .book import Book, Formulas, Texts, Values
+from .cells import MAX_TEXT, parse_double
 from .errors import XlgptError
 from .xlsx.atomic import atomic_output, exclusive
 from .xlsx import sheet_cache
@@ -40,6 +40,9 @@ class Edit:
 def parse_set(book: Book, text: str) -> Edit:
     """REF=VALUE with REF a cell (Sheet!B7, 'h.0.ln_1.weight'!A1), a one-cell defined name (Prompt), or a cell
     of a named range by its row and column from 0 (HeadGates(9,1), MlpGates(0))."""
+    if any("\ud800" <= ch <= "\udfff" for ch in text):  # bytes that were not UTF-8, as Python passes them on
+        raise XlgptError(f"--set {text.encode('utf-8', 'backslashreplace').decode()}: holds bytes that are not "
+                         f"UTF-8 text; give the value in UTF-8")
     ref, sep, raw = text.partition("=")
     if not sep:
         raise XlgptError(f"--set {text}: expected REF=VALUE, e.g. --set 'h.0.mlp.c_fc.weight'!B3=0.5 or --set Prompt=Hi")
@@ -58,27 +61,28 @@ def parse_set(book: Book, text: str) -> Edit:
         raise XlgptError(f"--set {text}: {e}") from None
     if index and target:
         i, j = int(index.group(2)), int(index.group(3) or 0)
-        if ncols == 1 and index.group(3) is None:
-            i, j = i, 0
-        elif nrows == 1 and index.group(3) is None:
-            i, j = 0, i
+        if index.group(3) is None:  # one index: only a single row or column says which way it counts
+            if nrows > 1 and ncols > 1:
+                raise XlgptError(f"--set {text}: {ref} is {nrows}x{ncols} cells; give its row and column from 0, "
+                                 f"e.g. {ref}({i},0)")
+            i, j = (i, 0) if ncols == 1 else (0, i)
         if not (0 <= i < nrows and 0 <= j < ncols):
             raise XlgptError(f"--set {text}: {ref} is {nrows}x{ncols} cells, counted from 0")
         row, col, nrows, ncols = row + i, col + j, 1, 1
     if nrows * ncols != 1:
         raise XlgptError(f"--set {text}: {ref} is {nrows}x{ncols} cells; --set edits one cell "
                          f"(a cell of a range by its row and column from 0: {ref}(2,5)=0)")
+    if len(raw.encode("utf-16-le")) // 2 > MAX_TEXT:
+        raise XlgptError(f"--set {ref}=...: the value is {len(raw):,} characters; a cell holds at most "
+                         f"{MAX_TEXT:,} (Excel's limit)")
     return Edit(sheet, row, col, _value(raw), raw)
 
 
 def _value(raw: str):
-    """A finite number when the text reads as one; anything else stays text (nan, inf and 1e999 are not
-    numbers a cell can hold: Excel has no such values)."""
-    try:
-        x = float(raw)
-    except ValueError:
-        return raw
-    return x if math.isfinite(x) else raw
+    """A finite number when the text is one in xsd:double's form, as a cell's <v> is read; anything else stays
+    text (1_0, nan, inf and 1e999 are not numbers a cell can hold)."""
+    x = parse_double(raw)
+    return raw if x is None else x
 
 
 def apply(book: Book, edit: Edit):

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import engine, recalc
 from .book import Book, Sheet, Texts
+from .cells import MAX_TEXT
 from .errors import XlgptError
 from .model import tokenizer
 from .prediction import prediction_and_logits
@@ -74,7 +75,10 @@ def load_cases(source: str) -> list[Case]:
                 except ValueError as e:
                     raise XlgptError(f"--prompts {source}: line {n} is not JSON ({e})") from None
     elif path.suffix.lower() == ".csv":
-        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        try:
+            rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        except csv.Error as e:  # e.g. a field past the csv module's 131,072 characters
+            raise XlgptError(f"--prompts {source}: not a CSV file xlgpt can read ({e})") from None
     else:
         raise XlgptError(f"--prompts {source}: give a .jsonl or .csv file (prompt, optional expected)")
     cases = []
@@ -84,6 +88,14 @@ def load_cases(source: str) -> list[Case]:
         expected = row.get("expected")
         if expected is not None and not isinstance(expected, str):
             raise XlgptError(f"--prompts {source}: row {n}'s \"expected\" is not text")
+        for what, value in (("prompt", row["prompt"]), ("expected", expected or "")):
+            bad = next((ch for ch in value if "\ud800" <= ch <= "\udfff"), None)
+            if bad is not None:  # JSON's \ud83d without its pair: no character, nothing Excel or UTF-8 can hold
+                raise XlgptError(f"--prompts {source}: row {n}'s \"{what}\" holds a lone surrogate "
+                                 f"(U+{ord(bad):04X}), which is not a character; write the whole character")
+            if len(value.encode("utf-16-le")) // 2 > MAX_TEXT:
+                raise XlgptError(f"--prompts {source}: row {n}'s \"{what}\" is {len(value):,} characters; a cell "
+                                 f"holds at most {MAX_TEXT:,} (Excel's limit)")
         cases.append(Case(row["prompt"], expected or None))
     if not cases:
         raise XlgptError(f"--prompts {source}: no prompts in it")

@@ -21,7 +21,7 @@ from .. import refs
 from .evaluator import CellByCell, Context, RangeVal, evaluate, value
 from .parser import Ref
 from .operators import elementwise, numbers, to_number, to_text
-from ..cells import DIV0, NA, NUM, REF, VALUE, XlError
+from ..cells import DIV0, NA, NUM, REF, VALUE, XlError, too_long
 from .values import broadcast_inner, finish, is_error
 from .values import constant as _const
 from .values import numeric_if_possible as _compact_obj
@@ -628,7 +628,12 @@ register("LEN", ["value"], 1)(_text_fn(lambda t: float(len(to_text(t))), 1))
 register("MID", ["value", "value", "value"], 3)(_text_fn(_mid, 3))
 register("LEFT", ["value", "value"], 1, 2)(_text_fn(_left, 2))
 register("RIGHT", ["value", "value"], 1, 2)(_text_fn(_right, 2))
-register("CONCATENATE", ["value"], 1, None)(_text_fn(lambda *ts: "".join(to_text(t) for t in ts), 1))
+def _concatenate(*ts):
+    joined = "".join(to_text(t) for t in ts)
+    return VALUE if too_long(joined) else joined  # Excel: a text result past 32,767 characters
+
+
+register("CONCATENATE", ["value"], 1, None)(_text_fn(_concatenate, 1))
 register("UNICODE", ["value"], 1)(_text_fn(_unicode, 1))
 register("UNICHAR", ["value"], 1)(_text_fn(_unichar, 1))
 

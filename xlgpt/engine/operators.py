@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..cells import DIV0, NUM, VALUE, XlError
+from ..cells import DIV0, NUM, VALUE, XlError, too_long
 from .values import broadcast_inner, finish
 from .values import numeric_if_possible as _compact
 
@@ -121,7 +121,8 @@ def _concat(a, b):
             return x
         if isinstance(y, XlError):
             return y
-        return x + y
+        joined = x + y
+        return VALUE if too_long(joined) else joined  # Excel: a text result past 32,767 characters
     return np.frompyfunc(one, 2, 1)(a.astype(object) if a.dtype != object else a,
                                      b.astype(object) if b.dtype != object else b)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cells import parse_double
 from ..errors import XlgptError
 from .config import GPT2Config
 
@@ -105,12 +106,12 @@ def csv_vector(path: Path, n_embd: int) -> np.ndarray:
         text = Path(path).read_text()
     except OSError as e:
         raise XlgptError(f"--steer-csv {path}: {e.strerror}") from None
-    try:
-        values = [float(x) for x in re.split(r"[,\s;]+", text.strip()) if x]
-    except ValueError as e:
-        raise XlgptError(f"--steer-csv {path}: not a list of numbers ({e})") from None
-    if not all(math.isfinite(v) for v in values):
-        raise XlgptError(f"--steer-csv {path}: holds nan or inf; a steering vector is finite numbers")
+    fields = [x for x in re.split(r"[,\s;]+", text.strip()) if x]
+    values = [parse_double(x) for x in fields]
+    bad = next((i for i, v in enumerate(values) if v is None), None)
+    if bad is not None:  # read as a cell's number is: 1_0, nan and inf are not numbers here either
+        raise XlgptError(f"--steer-csv {path}: field {bad + 1}, {fields[bad][:40]!r}, is not a finite number; "
+                         f"a steering vector is finite numbers")
     if len(values) != n_embd:
         raise XlgptError(f"--steer-csv {path}: {len(values)} numbers; this model's residual stream has {n_embd}")
     return np.array(values)

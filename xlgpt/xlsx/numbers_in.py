@@ -7,6 +7,7 @@ text parser.
 """
 
 import re
+import warnings
 
 import numpy as np
 
@@ -15,8 +16,9 @@ from ..cells import decimal_value as _value
 _SEP = re.compile(rb"</v></c>(?:</row><row[^>]*>)?<c[^>]*><v>")
 
 
-def parse_values(body: bytes) -> np.ndarray:
-    """Every <v>..</v> of a sheetData body, in order, as float64."""
+def parse_values(body: bytes):
+    """Every <v>..</v> of a sheetData body, in order, as float64; None when one is not a finite number in
+    xsd:double's form (the caller reads the sheet cell by cell and names the cell)."""
     fast = _fixed_form(body)
     return fast[0] if fast is not None else _general_form(body)
 
@@ -31,7 +33,19 @@ def _general_form(body: bytes) -> np.ndarray:
     if first < 0:
         return np.empty(0)
     text = _SEP.sub(b" ", body[first + 3:last])
-    return np.array(text.split(), dtype=np.float64) if b"<" in text else np.fromstring(text, dtype=np.float64, sep=" ")
+    if _NOT_NUMERIC.search(text):
+        return None  # a tag between values, or a character no decimal has (1_000, nan, inf, other digits)
+    with warnings.catch_warnings():
+        # NumPy's text parser stops at what it cannot read and only warns: that is an error here
+        warnings.simplefilter("error", DeprecationWarning)
+        try:
+            values = np.fromstring(text, dtype=np.float64, sep=" ")
+        except (ValueError, DeprecationWarning):
+            return None  # e.g. "1e" or "--1": not one of xsd:double's forms either
+    return values if np.isfinite(values).all() else None
+
+
+_NOT_NUMERIC = re.compile(rb"[^0-9eE+\-. \t\r\n]")
 
 
 # the 8 digits after the point, as one little-endian uint64 of ASCII: keep the first k bytes, k = 0..8

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import refs
 from ..book import Book, Formulas, Sheet, Texts, Values
+from ..cells import ERROR_CODES, parse_double
 from ..errors import XlgptError
 from ..formula_text import relative_key, shifted
 from ..parallel import ordered_map
@@ -229,6 +230,8 @@ def _dense_piece(chunk: memoryview):
             return None  # rows of different lengths, or cells without a value
     else:  # another program's form: count the cells of each row instead
         values = parse_values(chunk)
+        if values is None:
+            return None  # a value that is not a number: read cell by cell, which names the cell
         per_row = {chunk.count(b"<v>", a, b) for a, b in zip(row_starts.tolist(), row_ends.tolist())}
         cells = {chunk.count(b"<c", a, b) for a, b in zip(row_starts.tolist(), row_ends.tolist())}
         if len(per_row) != 1 or per_row != cells or values.size != n * next(iter(per_row)):
@@ -292,18 +295,11 @@ def _xlgpt_layout(xml: bytes, name, strings):
     constants, styles = {}, {}
     for m in _TYPED.finditer(xml):
         t, v = m.group(4), m.group(5)
-        if t == b"n":
-            value = float(v)
-        elif t == b"s":
-            value = strings[int(v)]
-        elif t == b"b":
-            value = v.strip() in (b"1", b"true")
-        elif t == b"e":
-            from ..cells import ERROR_CODES
-            value = ERROR_CODES.get(v.decode().strip(), v.decode())
-        else:
-            value = unescape(html.unescape(_xml_newlines(re.sub(rb"<[^>]+>", b"", m.group(6)).decode())))
         cell = _row(m.group(2)), _col(m.group(1))
+        if t == b"inlineStr":
+            value = unescape(html.unescape(_xml_newlines(re.sub(rb"<[^>]+>", b"", m.group(6)).decode())))
+        else:
+            value = _typed(t.decode(), html.unescape(v.decode()), strings, cell)
         constants[cell] = value
         if m.group(3):
             styles[cell] = int(m.group(3))
@@ -351,7 +347,7 @@ def _general(xml: bytes, name: str, strings: list[str]):
                 else:
                     formulas[r, col] = f.text or ""
                 continue
-            constants[r, col] = _cell_value(c, strings)
+            constants[r, col] = _cell_value(c, strings, (r, col))
             if c.get("s") not in (None, "0"):
                 styles[r, col] = int(c.get("s"))
     def text_at(r, col):
@@ -387,23 +383,51 @@ class _SharedId(str):
     """A shared formula's si, told apart from formula text."""
 
 
-def _cell_value(c, strings):
+def _cell_value(c, strings, cell):
     t = c.get("t", "n")
     if t == "inlineStr":
         return unescape("".join(x.text or "" for x in c.iter(NS + "t")))
     v = c.findtext(NS + "v")
     if v is None:
         return None
-    if t == "s":
-        return strings[int(v)]
     if t == "str":
         return unescape(v)
+    return _typed(t, v, strings, cell)
+
+
+_BOOLEANS = {"1": True, "true": True, "0": False, "false": False}  # xsd:boolean
+
+
+def _typed(t: str, v: str, strings, cell) -> object:
+    """A constant cell's value by its type, strictly as ECMA-376 says it is written: a damaged value is one
+    line naming the cell, never read as something else (a string index of -1 as the last string, 1_000 as a
+    number, 2 as FALSE)."""
+    where = refs.cell(*cell)
+    if t == "n":
+        x = parse_double(v)
+        if x is None:
+            raise XlgptError(f"cell {where}: <v>{v[:40]}</v> is not a finite number (xsd:double); the workbook "
+                             f"is damaged")
+        return x
+    if t == "s":
+        i = v.strip()
+        if not (i.isascii() and i.isdigit()) or int(i) >= len(strings):
+            raise XlgptError(f"cell {where}: shared string {v[:40]!r} is not one of the workbook's "
+                             f"{len(strings):,}; the workbook is damaged")
+        return strings[int(i)]
     if t == "b":
-        return v.strip() in ("1", "true")
+        value = _BOOLEANS.get(v.strip())
+        if value is None:
+            raise XlgptError(f"cell {where}: <v>{v[:40]}</v> is not a boolean (0, 1, true, false); the workbook "
+                             f"is damaged")
+        return value
     if t == "e":
-        from ..cells import ERROR_CODES
-        return ERROR_CODES.get(v.strip(), v)
-    return float(v)
+        value = ERROR_CODES.get(v.strip())
+        if value is None:
+            raise XlgptError(f"cell {where}: <v>{v[:40]}</v> is not one of Excel's error values; the workbook "
+                             f"is damaged")
+        return value
+    raise XlgptError(f"cell {where}: unknown cell type t={t[:20]!r}; the workbook is damaged")
 
 
 def _runs(cells: dict, key_of):
