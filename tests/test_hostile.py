@@ -801,6 +801,51 @@ def test_a_part_with_a_dtd_is_refused_by_every_reader(tmp_path):
     one_line(xlgpt("recalc", book, "--out", tmp_path / "out.xlsx"), EXIT_INPUT, "sheet1.xml", "DTD")
 
 
+def _utf16(xml: bytes) -> bytes:
+    """A part as UTF-16 with its byte order mark, its declaration saying so, as another writer may store it."""
+    text = xml.decode("utf-8")
+    if text.startswith("<?xml"):
+        text = text[text.index("?>") + 2:]
+    return '<?xml version="1.0" encoding="UTF-16" standalone="yes"?>'.encode("utf-16") + text.encode("utf-16-le")
+
+
+@pytest.mark.parametrize("bom", [True, False])
+def test_a_dtd_in_a_utf16_part_is_refused_too(tmp_path, bom):
+    """The DTD rule holds in every encoding: an entity in a UTF-16 sharedStrings.xml was expanded before."""
+    entity = _utf16(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "expanded">]>'
+                    b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+                    b'uniqueCount="1"><si><t>&e;</t></si></sst>')
+    if not bom:
+        entity = entity[2:]
+    sheet = SHEET + b'<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1"><f>LEN(A1)</f></c></row></sheetData></worksheet>'
+    book = tmp_path / "dtd16.xlsx"
+    _one_sheet_book(book, sheet, extra={"xl/sharedStrings.xml": entity})
+    one_line(xlgpt("recalc", book, "--out", tmp_path / "out.xlsx"), EXIT_INPUT, "sharedStrings.xml", "DTD")
+
+
+def test_legal_utf16_parts_are_read_like_their_utf8_form(tmp_path):
+    """A workbook whose every part is UTF-16 recalculates to the same values as its UTF-8 original."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    ws["A1"], ws["A2"], ws["A3"] = "caf\u00e9 \U0001F600", 2.5, 4
+    ws["B1"], ws["B2"] = "=LEN(A1)", "=A2*A3"
+    ws["C1"] = '=A1&"!"'
+    utf8 = tmp_path / "utf8.xlsx"
+    wb.save(utf8)
+    members = _members(utf8)
+    utf16 = tmp_path / "utf16.xlsx"
+    _write_zip(utf16, {n: _utf16(d) if n.endswith((".xml", ".rels")) else d for n, d in members.items()})
+    outs = []
+    for book in (utf8, utf16):
+        out = tmp_path / f"{book.stem}-out.xlsx"
+        r = xlgpt("recalc", book, "--out", out)
+        assert r.code == 0, r.err
+        t = openpyxl.load_workbook(out, data_only=True)["S"]
+        outs.append([t[c].value for c in ("B1", "B2", "C1")])
+    assert outs[0] == outs[1] == [len("caf\u00e9 \U0001F600"), 10, "caf\u00e9 \U0001F600!"]
+
+
 def test_concurrent_in_place_writers_take_turns_and_keep_both_edits(tiny, tmp_path):
     """Two recalc --in-place at once: both succeed, the file holds both edits, and its cached Logits are the
     ones its own inputs give (a third recalculation writes the same)."""

@@ -5,8 +5,10 @@ Apache POI's ZipSecureFile, a member is refused when its inflated size passes a 
 plausible ratio, and inflating stops at the size it declared: memory follows what the file really holds.
 Every inflated member's CRC-32 is checked. OOXML parts never carry a DTD (ECMA-376 Part 2, rule M1.18:
 implementers "shall treat the presence of DTD declarations as an error"), so a part with a DOCTYPE is
-refused before any XML parser sees it, as defusedxml does: no entity is ever expanded by one reader and
-kept literally by another.
+refused, in any encoding, by expat reading its prolog with handlers that refuse a DOCTYPE or an entity (as
+defusedxml does), before any reader parses the part: no entity is ever expanded by one reader and kept
+literally by another. UTF-16 parts are transcoded to UTF-8 on the way in. The archive's members are checked
+as Python's zipfile checks them before anything is read (open_package).
 
 The limits are environment variables, documented in the README:
   XLGPT_MAX_PART_BYTES     the largest inflated member (default 4 GiB: GPT-2 xl's wte tab is about 1.6 GB)
@@ -17,7 +19,9 @@ The limits are environment variables, documented in the README:
 import hashlib
 import mmap
 import os
+import re
 import struct
+from xml.parsers import expat
 import zipfile
 
 from isal import isal_zlib
@@ -239,23 +243,67 @@ def read_xml(z: zipfile.ZipFile, name: str) -> bytes:
 
 
 def no_dtd(xml: bytes, name: str) -> bytes:
-    """xml, refused if its prolog declares a DTD. A DOCTYPE can only come before the root element (XML 1.0,
-    2.8), so only the prolog is read: the XML declaration, comments and processing instructions, up to the
-    first element. (Scanning whole parts cost 3 s of a GPT-2 small recalculation.)"""
-    i = 0
-    while True:
-        j = xml.find(b"<", i)
-        if j < 0:
-            return xml
-        if xml.startswith(b"<?", j):
-            i = xml.find(b"?>", j)
-        elif xml.startswith(b"<!--", j):
-            i = xml.find(b"-->", j)
-        elif xml.startswith(b"<!", j):  # <!DOCTYPE, <!ENTITY or any other declaration
-            raise XlgptError(f"{name}: carries a DTD (<!DOCTYPE>), which OOXML parts never do; refusing it "
-                             f"(entities could expand without bound)")
-        else:
-            return xml  # the root element: nothing after it can declare entities
-        if i < 0:
-            return xml  # an unclosed prolog: the XML reader says it is malformed
-        i += 2
+    """xml as UTF-8, refused if it declares a DTD, whatever its encoding.
+
+    OOXML parts are UTF-8 or UTF-16 (ECMA-376 Part 2, M1.17): a UTF-16 part is transcoded here, so every
+    reader after this one (the regular expressions of reader.py included) sees UTF-8 and nobody sees a DTD
+    that a byte scan for "<!" in one encoding would miss in another. Expat reads the prolog and stops at the
+    root element: a DOCTYPE can only come before it (XML 1.0, 2.8), and parsing whole parts cost 3 s of a
+    GPT-2 small recalculation."""
+    xml = _utf8(xml, name)
+    parser = expat.ParserCreate()
+
+    def dtd(*_):
+        raise XlgptError(f"{name}: carries a DTD (<!DOCTYPE>), which OOXML parts never do; refusing it "
+                         f"(entities could expand without bound)")
+
+    def root(*_):
+        raise _Root
+
+    parser.StartDoctypeDeclHandler = dtd
+    parser.EntityDeclHandler = dtd
+    parser.StartElementHandler = root
+    try:
+        for at in range(0, len(xml), 1 << 16):
+            parser.Parse(xml[at:at + (1 << 16)], False)
+        parser.Parse(b"", True)
+    except _Root:
+        pass  # the root element: nothing after it can declare entities
+    except expat.ExpatError:
+        pass  # malformed before the root: the XML reader that parses the part says so, naming it
+    return xml
+
+
+class _Root(Exception):
+    """The prolog is over."""
+
+
+_DECLARATION = re.compile(rb"<\?xml[^>]*?\?>")
+_ENCODING = re.compile(rb"""\bencoding\s*=\s*["']([A-Za-z0-9._-]*)["']""")
+
+
+def _utf8(xml: bytes, name: str) -> bytes:
+    """The part's text in UTF-8, its declaration saying so."""
+    if xml.startswith((b"\xff\xfe", b"\xfe\xff")):
+        codec = "utf-16"  # the byte order mark says which
+    elif xml.startswith(b"<\0?\0"):
+        codec = "utf-16-le"
+    elif xml.startswith(b"\0<\0?"):
+        codec = "utf-16-be"
+    else:
+        declared = _DECLARATION.match(xml[3:] if xml.startswith(b"\xef\xbb\xbf") else xml)
+        encoding = _ENCODING.search(declared.group()) if declared else None
+        if encoding and encoding.group(1).upper().replace(b"_", b"-") not in (b"UTF-8", b"UTF8"):
+            raise XlgptError(f"{name}: declares the encoding {encoding.group(1).decode()!r} but is not UTF-16; "
+                             f"OOXML parts are UTF-8 or UTF-16, so the workbook is damaged")
+        return xml
+    try:
+        text = xml.decode(codec)
+    except UnicodeDecodeError as e:
+        raise XlgptError(f"{name}: not valid UTF-16 ({e.reason} at byte {e.start}); the workbook is "
+                         f"damaged") from None
+    declared = _DECLARATION.match(text.lstrip("\ufeff").encode("utf-8"))
+    body = text.lstrip("\ufeff").encode("utf-8")
+    if declared:
+        body = body[declared.end():]
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + body
