@@ -846,6 +846,28 @@ def test_legal_utf16_parts_are_read_like_their_utf8_form(tmp_path):
     assert outs[0] == outs[1] == [len("caf\u00e9 \U0001F600"), 10, "caf\u00e9 \U0001F600!"]
 
 
+def test_in_place_writes_through_a_symlink_and_keeps_permissions_and_owner(tiny, tmp_path):
+    """recalc --in-place on a link edits the workbook it points to (the link stays a link); a 0600 workbook
+    stays 0600 and keeps its owner."""
+    real = tmp_path / "real.xlsx"
+    shutil.copy(tiny, real)
+    os.chmod(real, 0o600)
+    if os.geteuid() == 0:
+        os.chown(real, 65534, 65534)
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(real)
+    before = real.stat()
+    r = xlgpt("recalc", link, "--in-place", "--set", "Prompt=Hello there")
+    assert r.code == 0, r.err
+    assert link.is_symlink() and link.resolve() == real
+    after = real.stat()
+    assert after.st_ino != before.st_ino  # replaced by the new file, whole
+    assert oct(after.st_mode & 0o777) == "0o600"
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)
+    assert named(open_values(real), names.PROMPT)[0][0] == "Hello there"
+    no_leftovers(tmp_path)
+
+
 def test_concurrent_in_place_writers_take_turns_and_keep_both_edits(tiny, tmp_path):
     """Two recalc --in-place at once: both succeed, the file holds both edits, and its cached Logits are the
     ones its own inputs give (a third recalculation writes the same)."""

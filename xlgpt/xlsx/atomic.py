@@ -7,6 +7,7 @@ removes every temporary file still being written, `pending()`, then exits), and 
 
 import os
 import signal
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,8 +33,14 @@ def atomic_output(path, still_source=None):
     """Yields a binary file object; on success the file becomes `path`, on any error nothing is left.
 
     still_source, when given, is called just before the rename and raises if the file the output was made
-    from has changed meanwhile (another program wrote it): the output is then discarded, not renamed."""
+    from has changed meanwhile (another program wrote it): the output is then discarded, not renamed.
+
+    A symbolic link is written through: the file it points to is replaced and the link stays a link. A file
+    that is replaced keeps its permission bits, and its owner and group where this process may set them. (A
+    rename gives the path a new inode: other hard links to the old file keep the old contents.)"""
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     remove_leftovers(path)
     # SIGTERM is held back from the file's creation until it is tracked: the handler removes tracked files, and
     # a signal between the two would leave this one behind (seen once in CI)
@@ -46,9 +53,7 @@ def atomic_output(path, still_source=None):
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as f:
             yield f
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a workbook is an ordinary file
+        _take_mode(tmp, path)
         if still_source is not None:
             still_source()
         os.replace(tmp, path)
@@ -57,6 +62,26 @@ def atomic_output(path, still_source=None):
         raise
     finally:
         untrack(tmp)
+
+
+def _take_mode(tmp: str, path: Path) -> None:
+    """The new file's permissions: those of the file it replaces, else an ordinary file's under the umask
+    (mkstemp makes it private)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        return
+    os.chmod(tmp, stat.S_IMODE(st.st_mode))
+    try:
+        os.chown(tmp, st.st_uid, st.st_gid)
+    except PermissionError:  # only root gives a file away; the group too where we belong to it
+        try:
+            os.chown(tmp, -1, st.st_gid)
+        except PermissionError:
+            pass
 
 
 def remove_leftovers(path: Path) -> None:
