@@ -868,6 +868,26 @@ def test_in_place_writes_through_a_symlink_and_keeps_permissions_and_owner(tiny,
     no_leftovers(tmp_path)
 
 
+def test_sweep_never_replaces_a_users_own_experiments_tab(tiny, tmp_path):
+    """A tab named Experiments that a sweep did not write (the user's notes) survives --write-tab --in-place:
+    the sweep's tab takes the next free name, and a later sweep replaces its own tab, not the user's."""
+    from xlgpt.book import Sheet, Texts
+    from xlgpt.recalc import write_back
+    from xlgpt.xlsx.reader import read
+    book = tmp_path / "notes.xlsx"
+    rb = read(tiny, use_cache=False)
+    write_back(rb, book, set(), added=[Sheet("Experiments", [Texts(0, 0, [["my notes"], ["keep me"]])])])
+    for _ in range(2):
+        r = xlgpt("sweep", book, "--prompts", "days", "--write-tab", "--in-place")
+        assert r.code == 0, r.err
+        assert "Experiments 2" in r.err and "left as it was" in r.err
+    wb = openpyxl.load_workbook(book, read_only=True)
+    assert wb.sheetnames[-2:] == ["Experiments", "Experiments 2"]
+    assert [row[0] for row in wb["Experiments"].iter_rows(values_only=True)] == ["my notes", "keep me"]
+    assert "xlgpt sweep" in next(wb["Experiments 2"].iter_rows(values_only=True))[0]
+    wb.close()
+
+
 def test_concurrent_in_place_writers_take_turns_and_keep_both_edits(tiny, tmp_path):
     """Two recalc --in-place at once: both succeed, the file holds both edits, and its cached Logits are the
     ones its own inputs give (a third recalculation writes the same)."""

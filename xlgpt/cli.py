@@ -133,8 +133,10 @@ def cmd_sweep(a) -> None:
                          restore=out is not None)  # the values matter only when the workbook is written
     if out is not None:
         with exclusive(out):
-            sweep.write_tab(rb, out, result, a.prompts, progress=_Progress("writing tab"), still_source=still_source)
-        print(f"wrote {out} with the tab {sweep.EXPERIMENTS}", file=sys.stderr)
+            tab = sweep.write_tab(rb, out, result, a.prompts, progress=_Progress("writing tab"),
+                                  still_source=still_source)
+        kept = "" if tab == sweep.EXPERIMENTS else f" (the tab {sweep.EXPERIMENTS} is not one a sweep wrote: left as it was)"
+        print(f"wrote {out} with the tab {tab}{kept}", file=sys.stderr)
     if a.json:
         print(json.dumps(result, ensure_ascii=False))
     elif csv_out is not None:

@@ -351,14 +351,16 @@ def _blank(v):
 # ---- the Experiments tab ---------------------------------------------------------------------------------------
 
 EXPERIMENTS = "Experiments"
+# the first words of the tab's A1: the mark of a tab xlgpt wrote, which a later sweep may replace
+MARK = "Experiments: computed by `xlgpt sweep"
 
 
-def experiments_sheet(result: dict, source: str) -> Sheet:
+def experiments_sheet(result: dict, source: str, name: str = EXPERIMENTS) -> Sheet:
     """The sweep's results as values, labelled as what they are: not formulas, and not this workbook's prompt.
     No styles: the tab may go into a workbook another program saved, whose style table xlgpt does not know."""
     knobs = result["summary"].get("knobs") or []
-    s = Sheet(EXPERIMENTS, col_widths={0: 9, 1: 48, 2: 12, 3: 12})
-    s.add(Texts(0, 0, [[f"Experiments: computed by `xlgpt sweep --prompts {source}`"]]))
+    s = Sheet(name, col_widths={0: 9, 1: 48, 2: 12, 3: 12})
+    s.add(Texts(0, 0, [[f"{MARK} --prompts {source}`"]]))
     s.add(Texts(1, 0, [["These are values, not formulas: the sweep set each prompt in the Prompt cell, recalculated "
                         "this workbook's own formulas and copied the prediction here. They do not follow edits; "
                         "run the sweep again for that."]]))
@@ -385,11 +387,29 @@ def experiments_sheet(result: dict, source: str) -> Sheet:
     return s
 
 
-def write_tab(rb, dest: Path, result: dict, source: str, progress=None, still_source=None) -> None:
-    """The workbook, as it was read, with the Experiments tab (replaced when it has one already)."""
-    sheet = experiments_sheet(result, source)
-    if EXPERIMENTS in {s.name for s in rb.book.sheets}:
-        rb.book.sheet(EXPERIMENTS).blocks = sheet.blocks
-        recalc.write_back(rb, dest, {EXPERIMENTS}, progress=progress, still_source=still_source)
+def write_tab(rb, dest: Path, result: dict, source: str, progress=None, still_source=None) -> str:
+    """The workbook, as it was read, with the sweep's tab; returns the tab's name. A tab that an earlier sweep
+    wrote (its A1 carries the mark) is replaced; a tab of the user's that happens to be named Experiments is
+    never touched: the new tab takes the next free name (Experiments 2, ...)."""
+    taken = {s.name.upper(): s for s in rb.book.sheets}  # sheet names are case-insensitive
+    name, n = EXPERIMENTS, 1
+    while name.upper() in taken and not _ours(taken[name.upper()]):
+        n += 1
+        name = f"{EXPERIMENTS} {n}"
+    existing = taken.get(name.upper())
+    sheet = experiments_sheet(result, source, existing.name if existing else name)
+    if existing is not None:
+        existing.blocks = sheet.blocks
+        recalc.write_back(rb, dest, {existing.name}, progress=progress, still_source=still_source)
     else:
         recalc.write_back(rb, dest, set(), progress=progress, still_source=still_source, added=[sheet])
+    return sheet.name
+
+
+def _ours(sheet: Sheet) -> bool:
+    """Whether a tab is one a sweep wrote: its A1 starts with the mark."""
+    for b in sheet.blocks:
+        if isinstance(b, Texts) and b.row == 0 and b.col == 0 and b.data and b.data[0]:
+            first = b.data[0][0]
+            return isinstance(first, str) and first.startswith(MARK)
+    return False
