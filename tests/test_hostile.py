@@ -619,6 +619,47 @@ def test_formulas_within_excels_limits_evaluate_and_beyond_them_one_line(tmp_pat
         one_line(xlgpt("recalc", book, "--out", tmp_path / "x.xlsx"), EXIT_INPUT, "'S'!B1", needle)
 
 
+def _book_with_names(path: Path, defined: dict, formulas: dict) -> None:
+    from openpyxl.workbook.defined_name import DefinedName
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    ws["A1"] = 10
+    for cell, text in formulas.items():
+        ws[cell] = text
+    for name, text in defined.items():
+        wb.defined_names[name] = DefinedName(name, attr_text=text)
+    wb.save(path)
+
+
+def test_defined_names_holding_constants_formulas_and_names_evaluate_as_in_excel(tmp_path):
+    """Each crashed before (exit 70). Expected values worked by hand from Excel's rules: a name stands for
+    its formula wherever it is used."""
+    book = tmp_path / "names.xlsx"
+    _book_with_names(book, {"Rate": "0.5", "Twice": "S!$A$1*2", "Alias": "Twice", "Cell": "S!$A$1",
+                            "Label": '"per cent"'},
+                     {"B1": "=Rate*4", "B2": "=Twice+1", "B3": "=Alias", "B4": "=SUM(Cell,Rate)", "B5": '=Label&"!"',
+                      "B6": "=rate"})
+    out = tmp_path / "out.xlsx"
+    r = xlgpt("recalc", book, "--out", out)
+    assert r.code == 0, r.err
+    t = openpyxl.load_workbook(out, data_only=True)["S"]
+    assert [t[f"B{i}"].value for i in range(1, 7)] == [2, 21, 20, 10.5, "per cent!", 0.5]
+
+
+@pytest.mark.parametrize("defined, needle", [
+    ({"Self": "Self"}, "Self -> Self"),
+    ({"Ping": "Pong+1", "Pong": "Ping*2"}, "circular reference"),
+    ({f"Laugh_{i}": f"Laugh_{i - 1}+Laugh_{i - 1}" for i in range(1, 41)} | {"Laugh_0": "S!$A$1"},
+     "more than 65,536 parts"),
+])
+def test_defined_names_that_reach_themselves_or_explode_are_one_line(tmp_path, defined, needle):
+    book = tmp_path / "loop.xlsx"
+    use = "Laugh_40" if "Laugh_0" in defined else next(reversed(defined))
+    _book_with_names(book, defined, {"B1": f"={use}"})
+    one_line(xlgpt("recalc", book, "--out", tmp_path / "out.xlsx", timeout=30), EXIT_INPUT, needle)
+
+
 @pytest.mark.parametrize("cells, needle", [
     ({"B1": "=B1+1"}, "'S'!B1"),
     ({"A1": "=B1", "B1": "=A1*2"}, "circular reference"),

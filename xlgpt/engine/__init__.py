@@ -12,7 +12,8 @@ from ..book import Book, Formulas
 from ..errors import XlgptError
 from .evaluator import CellByCell, Context, evaluate, value
 from .functions import UnsupportedFunction
-from .parser import FormulaError, Name, Ref, parse
+from .names import parse_names
+from .parser import Name, Ref, parse
 from .scheduler import Group, schedule
 from .store import Store
 from ..cells import NA
@@ -50,12 +51,7 @@ class Plan:
 def make_plan(book: Book, needed: list[str] | None = None) -> Plan:
     """The plan of a recalculation of every formula, or only of what the defined names or references in
     `needed` depend on (the other blocks then keep the values they had)."""
-    names = {}
-    for name, target in book.names.items():
-        try:
-            names[name] = names[name.upper()] = parse(target)
-        except FormulaError:
-            pass  # a name the engine cannot read evaluates to #NAME? where it is used
+    names = parse_names(book.names)  # a name the engine cannot read evaluates to #NAME? where it is used
     rects = None
     if needed is not None:
         rects = [(n.sheet, n.r0, n.c0, n.r1 + 1, n.c1 + 1) for n in (_cells(book, target) for target in needed)]

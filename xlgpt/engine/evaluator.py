@@ -54,7 +54,8 @@ def evaluate(node, ctx: Context):
         return _ref(node, ctx)
     if isinstance(node, Name):
         target = ctx.names.get(node.name) or ctx.names.get(node.name.upper())
-        return _const(NAME) if target is None else _ref(target, ctx)
+        # a reference, a constant or a formula (names within it already replaced: engine/names.py)
+        return _const(NAME) if target is None else evaluate(target, ctx)
     if isinstance(node, Unary):
         from .operators import unary
         return unary(node.op, value(evaluate(node.arg, ctx), ctx))

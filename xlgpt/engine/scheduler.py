@@ -78,9 +78,7 @@ def _check_functions(tree, sheet, block):
 def _reads(g: Group, names: dict):
     """(sheet, r0, c0, r1, c1) rectangles, exclusive ends, that any cell of the group reads."""
     out = []
-    for node in _walk(g.tree):
-        if isinstance(node, Name):
-            node = names.get(node.name) or names.get(node.name.upper())
+    for node in _with_names(g.tree, names):
         if not isinstance(node, Ref):
             continue
         if g.block.kind == "array":
@@ -94,6 +92,17 @@ def _reads(g: Group, names: dict):
         out.append((node.sheet if node.sheet is not None else g.sheet, min(r0, r1), min(c0, c1), max(r0, r1) + 1,
                     max(c0, c1) + 1))
     return out
+
+
+def _with_names(tree, names: dict):
+    """Every node of the tree, a defined name's tree in the name's place (a name may hold a formula)."""
+    for node in _walk(tree):
+        if isinstance(node, Name):
+            target = names.get(node.name) or names.get(node.name.upper())
+            if target is not None:
+                yield from _walk(target)
+                continue
+        yield node
 
 
 def _overlaps(a, b):
@@ -171,9 +180,7 @@ def _row_order(g: Group, names: dict) -> int:
     every one points below, 0 otherwise."""
     own = g.output()
     above = below = True
-    for node in _walk(g.tree):
-        if isinstance(node, Name):
-            node = names.get(node.name) or names.get(node.name.upper())
+    for node in _with_names(g.tree, names):
         if not isinstance(node, Ref) or (node.sheet is not None and node.sheet != g.sheet):
             continue
         whole = Group(g.sheet, g.block, Call("_", [node]))
