@@ -821,6 +821,33 @@ def test_text_results_stop_at_excels_limit(tmp_path):
     assert t["B2"].value == "#VALUE!" and t["A31"].value == "#VALUE!"
 
 
+def test_recalc_keeps_what_the_file_says_about_rows_columns_and_cells(tmp_path):
+    """A hidden row, a row height, a hidden row without cells, a styled formula cell, a formatted empty cell
+    and a column width: all as they were after a recalculation that rewrites the tab (openpyxl reads both)."""
+    from openpyxl.styles import Font, PatternFill
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    ws["A1"], ws["A2"], ws["A3"] = 1, 2, 3
+    ws["B1"] = "=A1+A2+A3"
+    ws["B1"].font = Font(bold=True)
+    ws["C5"].fill = PatternFill("solid", fgColor="FFFF00")
+    ws.row_dimensions[2].hidden = True
+    ws.row_dimensions[3].height = 30
+    ws.row_dimensions[7].hidden = True
+    ws.column_dimensions["B"].width = 33
+    book, out = tmp_path / "rows.xlsx", tmp_path / "out.xlsx"
+    wb.save(book)
+    r = xlgpt("recalc", book, "--out", out, "--set", "S!A1=5")
+    assert r.code == 0, r.err
+    t = openpyxl.load_workbook(out)["S"]
+    assert openpyxl.load_workbook(out, data_only=True)["S"]["B1"].value == 10  # the tab was written anew
+    assert t.row_dimensions[2].hidden and t.row_dimensions[7].hidden and not t.row_dimensions[1].hidden
+    assert t.row_dimensions[3].height == 30
+    assert t["B1"].font.bold and t["C5"].fill.fgColor.rgb == "00FFFF00"
+    assert t.column_dimensions["B"].width == 33
+
+
 def test_in_place_with_out_is_an_error(tiny, tmp_path):
     copy = tmp_path / "copy.xlsx"
     shutil.copy(tiny, copy)

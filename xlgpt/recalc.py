@@ -223,6 +223,24 @@ def _raw_member(z, info: zipfile.ZipInfo) -> Deflated:
     return d
 
 
+_ROW = re.compile(rb"<row\b([^>]*?)/?>")
+_ROW_NUMBER = re.compile(rb"""\s+r\s*=\s*["'](\d+)["']""")
+
+
+def _row_attributes(xml: bytes, start: int, end: int) -> dict:
+    """row (0-based) -> the attributes of its <row> besides r, for the rows of the sheet that have any: what
+    the user's file says about rows (hidden, height, style, outline) survives a recalculation."""
+    out, row = {}, -1
+    for m in _ROW.finditer(xml, start, end):
+        attributes = m.group(1)
+        number = _ROW_NUMBER.search(attributes)
+        row = int(number.group(1)) - 1 if number else row + 1  # a row without r follows the last
+        rest = _ROW_NUMBER.sub(b"", attributes).strip()
+        if rest:
+            out[row] = b" " + rest
+    return out
+
+
 _SHEET_DATA = re.compile(rb"<sheetData\s*/>|<sheetData\b[^>]*>.*</sheetData>", re.S)
 
 
@@ -233,7 +251,7 @@ def _new_sheet(xml: bytes, sheet) -> Deflated:
         raise XlgptError(f"sheet {sheet.name}: no <sheetData> element; the workbook is damaged")
     d = Deflated()
     d.write(xml[:m.start()] + b"<sheetData>")
-    for chunk in sheet_data_chunks(sheet, None):
+    for chunk in sheet_data_chunks(sheet, None, _row_attributes(xml, m.start(), m.end())):
         d.write(chunk)
     d.write(b"</sheetData>" + xml[m.end():])
     return d.close()

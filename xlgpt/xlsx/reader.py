@@ -323,6 +323,7 @@ def _general(xml: bytes, name: str, strings: list[str]):
     formulas = {}  # (row, col) -> (key, text); text None for shared children (derived from the anchor)
     shared = {}  # si -> (row, col, text) of the anchor
     arrays = []  # (row, col, nrows, ncols, text)
+    formula_styles = {}  # (row, col) -> style index of a formula cell
     r = -1
     for row_el in _rows(xml):
         r = _row(row_el.get("r")) if row_el.get("r") else _row(r + 2)  # a row without r follows the last
@@ -336,6 +337,8 @@ def _general(xml: bytes, name: str, strings: list[str]):
                 refs.check_cell(r, col)
             f = c.find(NS + "f")
             if f is not None:
+                if c.get("s") not in (None, "0"):
+                    formula_styles[r, col] = int(c.get("s"))
                 kind = f.get("t")
                 if kind == "array":
                     arrays.append((r, col) + refs.parse_area(f.get("ref"))[2:] + (f.text or "",))
@@ -360,11 +363,11 @@ def _general(xml: bytes, name: str, strings: list[str]):
     array_cells = set()
     blocks = []
     for r, col, nr, nc, text in arrays:
-        blocks.append(Formulas(r, col, nr, nc, text, "array"))
+        blocks.append(Formulas(r, col, nr, nc, text, "array", style=formula_styles.get((r, col))))
         array_cells.update((r + i, col + j) for i in range(nr) for j in range(nc) if i or j)
     for cell in array_cells:
         constants.pop(cell, None)  # the cached values of an array formula's other cells
-    blocks += _formula_blocks(formulas, shared, text_at)
+    blocks += _formula_blocks(formulas, shared, text_at, formula_styles)
     blocks += _constant_blocks(constants, styles)
     return Sheet(name, blocks=blocks)
 
@@ -459,16 +462,18 @@ def _runs(cells: dict, key_of):
     return done
 
 
-def _formula_blocks(formulas, shared, text_at):
+def _formula_blocks(formulas, shared, text_at, styles):
+    """Rectangles of cells with one relative formula and one cell style."""
     keys = {}
 
     def key_of(r, c):
         k = keys.get((r, c))
         if k is None:
             f = formulas[r, c]
-            k = keys[r, c] = ("si", str(f)) if isinstance(f, _SharedId) else relative_key(f, r, c)
+            k = ("si", str(f)) if isinstance(f, _SharedId) else relative_key(f, r, c)
+            k = keys[r, c] = (k, styles.get((r, c)))
         return k
-    return [Formulas(r, c, nr, nc, text_at(r, c), "shared" if nr * nc > 1 else "cell")
+    return [Formulas(r, c, nr, nc, text_at(r, c), "shared" if nr * nc > 1 else "cell", style=styles.get((r, c)))
             for r, c, nr, nc in _runs(formulas, key_of)]
 
 

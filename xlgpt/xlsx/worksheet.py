@@ -37,12 +37,15 @@ def worksheet_chunks(sheet: Sheet, strings: SharedStrings | None, selected: bool
            + "</worksheet>").encode()
 
 
-def sheet_data_chunks(sheet: Sheet, strings: SharedStrings | None):
-    """The rows inside <sheetData>, as byte chunks."""
-    if is_value_sheet(sheet):
+def sheet_data_chunks(sheet: Sheet, strings: SharedStrings | None, row_attributes: dict | None = None):
+    """The rows inside <sheetData>, as byte chunks. row_attributes: row (0-based) -> the attributes its <row>
+    carried besides r (hidden, ht, customHeight, s...), kept when a package's sheet is written anew; a row
+    with attributes and no cells is written too."""
+    if is_value_sheet(sheet) and not row_attributes:
         yield from _value_rows(sheet.blocks[0])  # a weight tab: no Python per row or cell
     else:
-        yield from _mixed_rows(sheet, strings, sheet.extent[0])
+        last = max(row_attributes, default=-1) + 1 if row_attributes else 0
+        yield from _mixed_rows(sheet, strings, max(sheet.extent[0], last), row_attributes or {})
 
 
 def is_value_sheet(sheet: Sheet) -> bool:
@@ -59,7 +62,7 @@ def _value_rows(block: Values):
                            range(0, block.data.shape[0], step))
 
 
-def _mixed_rows(sheet: Sheet, strings: SharedStrings, nrows: int):
+def _mixed_rows(sheet: Sheet, strings: SharedStrings, nrows: int, row_attributes: dict):
     shared_ids = {id(b): i for i, b in enumerate(b for b in sheet.blocks if isinstance(b, Formulas) and b.kind == "shared")}
     for r0 in range(0, nrows, ROW_CHUNK):
         r1 = min(r0 + ROW_CHUNK, nrows)
@@ -70,11 +73,15 @@ def _mixed_rows(sheet: Sheet, strings: SharedStrings, nrows: int):
                 for row, col, data in _segments(b, lo, hi, strings, shared_ids.get(id(b))):
                     segments[row].append((col, data))
         out = []
-        for row in sorted(segments):
-            if not any(d for _, d in segments[row]):
+        kept = [r for r in row_attributes if r0 <= r < r1] if row_attributes else []
+        for row in sorted(set(segments).union(kept)):
+            extra = row_attributes.get(row, b"")
+            if not any(d for _, d in segments.get(row, ())):
+                if extra:
+                    out.append(b'<row r="%d"%s/>' % (row + 1, extra))
                 continue
             cells = b"".join(d for _, d in sorted(segments[row], key=lambda s: s[0]))
-            out.append(b'<row r="%d">%s</row>' % (row + 1, cells))
+            out.append(b'<row r="%d"%s>%s</row>' % (row + 1, extra, cells))
         yield b"".join(out)
 
 
@@ -134,8 +141,11 @@ def _segments(block, lo: int, hi: int, strings: SharedStrings, shared_id):
                                           for c, v in zip(letters, vals) if v == v).encode()
     elif isinstance(block, Texts):
         for row in range(lo, hi):
-            parts = [_constant(refs.cell(row, block.col + j), v, style, strings)
-                     for j, v in enumerate(block.data[row - block.row]) if v is not None]
+            # an empty cell is written only when it carries a style read from a package (a formatted cell)
+            parts = [_constant(refs.cell(row, block.col + j), v, style, strings) if v is not None
+                     else f'<c r="{refs.cell(row, block.col + j)}"{style}/>'
+                     for j, v in enumerate(block.data[row - block.row])
+                     if v is not None or isinstance(block.style, int)]
             yield row, block.col, "".join(parts).encode()
     else:
         yield from _formula_segments(block, lo, hi, style, shared_id)
