@@ -1120,6 +1120,28 @@ def test_a_truncated_or_lying_safetensors_file_is_one_line(hf_dir, tmp_path):
     one_line(xlgpt("build", "--weights", folder, "--out", tmp_path / "b.xlsx"), EXIT_INPUT, "header length")
 
 
+def test_two_tensors_on_the_same_bytes_are_refused(hf_dir, tmp_path):
+    """ln_f.bias pointed at ln_f.weight's bytes (same shape and dtype, so every other check passes): the
+    safetensors library refuses such a file, and so does xlgpt, naming both."""
+    from safetensors import safe_open
+    folder = _checkpoint(hf_dir, tmp_path)
+    file = folder / "model.safetensors"
+    data = file.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    weight = next(k for k in header if k.endswith("ln_f.weight"))
+    bias = next(k for k in header if k.endswith("ln_f.bias"))
+    header[bias]["data_offsets"] = header[weight]["data_offsets"]
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    file.write_bytes(len(text).to_bytes(8, "little") + text + data[8 + n:])
+    with pytest.raises(Exception):  # the reference refuses it too
+        with safe_open(str(file), "np") as f:
+            f.get_tensor(bias)
+    one_line(xlgpt("build", "--weights", folder, "--out", tmp_path / "b.xlsx"), EXIT_INPUT, "share bytes",
+             weight, bias)
+
+
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_half_precision_checkpoints_load_and_match_transformers(hf_tiny, tmp_path, dtype):
     """A checkpoint saved by transformers in bfloat16 or float16: xlgpt widens it exactly, and its prediction

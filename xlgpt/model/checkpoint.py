@@ -145,7 +145,7 @@ def read_safetensors(file: Path) -> dict[str, np.ndarray]:
             raise ValueError("its header is not a JSON object")
         start, data_len = 8 + n, size - 8 - n
         raw = np.memmap(file, dtype=np.uint8, mode="r", offset=start, shape=(data_len,)) if data_len else np.zeros(0, np.uint8)
-        out = {}
+        out, spans = {}, []
         for name, t in header.items():
             if name == "__metadata__":
                 continue
@@ -162,10 +162,15 @@ def read_safetensors(file: Path) -> dict[str, np.ndarray]:
             if not 0 <= b <= e <= data_len or e - b != count * dtype.itemsize:
                 raise ValueError(f"tensor {name}: its bytes {b}..{e} do not hold {shape} of {t['dtype']} "
                                  f"inside the file's {data_len:,} bytes of data")
+            spans.append((b, e, name))
             a = raw[b:e].view(dtype).reshape(shape)
             if t["dtype"] == "BF16":
                 a = (a.astype(np.uint32) << 16).view(np.float32)
             out[name] = a
+        spans.sort()
+        for (_, e0, first), (b1, e1, second) in zip(spans, spans[1:]):
+            if b1 < e0 and b1 < e1:  # two tensors on the same bytes, as the safetensors library refuses
+                raise ValueError(f"tensors {first} and {second} share bytes {b1}..{min(e0, e1)}")
         return out
     except (OSError, ValueError, UnicodeDecodeError, OverflowError) as e:
         raise XlgptError(f"{file}: not a readable safetensors file ({e}); give a Hugging Face model.safetensors") from None
