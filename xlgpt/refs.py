@@ -4,6 +4,9 @@ import re
 from functools import lru_cache
 
 MAX_ROWS, MAX_COLS = 1_048_576, 16_384
+# The most cells xlgpt holds as one array (8 bytes a cell: 2 GiB): an array formula's area, or a reference
+# spanning cells that hold data. Beyond it, one line naming the cell, not a MemoryError after minutes.
+MAX_CELLS = 1 << 28
 
 
 @lru_cache(maxsize=None)

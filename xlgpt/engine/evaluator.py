@@ -140,8 +140,33 @@ def _ref(node: Ref, ctx: Context):
 # beyond is empty, so every aggregate (SUM, MAX, COUNT, SUMPRODUCT, MATCH of a value) gives Excel's answer in
 # no time and no memory. xlgpt's own ranges never reach past the cells they read, so they are never clipped.
 CLIP_FROM = 1 << 20
-# What one reference may still span after clipping (8 bytes a cell): beyond it, one line, not a MemoryError.
-MAX_CELLS = 1 << 28
+MAX_CELLS = refs.MAX_CELLS  # what one reference may still span after clipping: beyond it, one line
+
+
+def range_parts(node: Ref, ctx: Context):
+    """The values a large fixed range holds, as the parts of the blocks inside it ([1, 1, h, w] arrays, in
+    row then column order), for a reduction that treats its arguments' numbers alike (SUM(range) is SUM of
+    its parts): memory and time follow the cells, not the area (SUM(A1:IV1048576) over two cells). None when
+    the range is small, moves with the cell (a relative end over a group of cells), or names no sheet."""
+    if node is None:
+        return None
+    sheet = node.sheet if node.sheet is not None else ctx.sheet
+    moves = ((not (node.abs_r0 and node.abs_r1)) and ctx.nrows > 1) or ((not (node.abs_c0 and node.abs_c1)) and ctx.ncols > 1)
+    if moves or not ctx.store.has_sheet(sheet):
+        return None
+    r0 = node.r0 + (0 if node.abs_r0 else ctx.shift_r)
+    c0 = node.c0 + (0 if node.abs_c0 else ctx.shift_c)
+    r1 = node.r1 + (0 if node.abs_r1 else ctx.shift_r) + 1
+    c1 = node.c1 + (0 if node.abs_c1 else ctx.shift_c) + 1
+    if (r1 - r0) * (c1 - c0) <= CLIP_FROM or r0 < 0 or c0 < 0 or r1 > refs.MAX_ROWS or c1 > refs.MAX_COLS:
+        return None
+    parts = []
+    for br0, bc0, br1, bc1, b in sorted(ctx.store.blocks[sheet], key=lambda e: (e[0], e[1])):
+        lo_r, hi_r, lo_c, hi_c = max(r0, br0), min(r1, br1), max(c0, bc0), min(c1, bc1)
+        if lo_r < hi_r and lo_c < hi_c:
+            a = ctx.store.arrays[id(b)][lo_r - br0:hi_r - br0, lo_c - bc0:hi_c - bc0]
+            parts.append(a.reshape(1, 1, *a.shape))
+    return parts or [np.full((1, 1, 1, 1), np.nan)]  # nothing there: one empty cell
 
 
 def _clipped(ctx: Context, r0: int, c0: int, h: int, w: int, R: int, C: int):

@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .. import refs
-from .evaluator import CellByCell, Context, RangeVal, evaluate, value
-from .parser import Ref
+from .evaluator import CellByCell, Context, RangeVal, evaluate, range_parts, value
+from .parser import Name, Ref
 from .operators import elementwise, numbers, to_number, to_text
 from ..cells import DIV0, NA, NUM, REF, VALUE, XlError, too_long
 from .values import broadcast_inner, finish, is_error
@@ -66,7 +66,10 @@ def run_function(node, ctx: Context):
     args = []
     for i, a in enumerate(node.args):
         mode = fn.modes[min(i, len(fn.modes) - 1)]
-        if a is None:
+        parts = range_parts(_as_ref(a, ctx), ctx) if node.name in BY_PARTS else None
+        if parts is not None:
+            args.extend(parts)  # a large fixed range: the blocks it holds, as arguments of their own
+        elif a is None:
             args.append(None)
         elif mode == "force":
             v = evaluate(a, replace(ctx, array_mode=True))
@@ -86,6 +89,18 @@ def run_function(node, ctx: Context):
     if fn.errors == "each":
         return _each_error(result, args)
     return _any_error(result, args, masks)
+
+
+# Reductions whose value over a range is their value over the range's parts taken as separate arguments:
+# over a large range they read the blocks that hold cells, never the empty area (evaluator.range_parts)
+BY_PARTS = frozenset({"SUM", "COUNT", "AVERAGE", "MAX", "MIN"})
+
+
+def _as_ref(a, ctx):
+    """The reference an argument is, through a defined name; None for anything else."""
+    if isinstance(a, Name):
+        a = ctx.names.get(a.name) or ctx.names.get(a.name.upper())
+    return a if isinstance(a, Ref) else None
 
 
 def _each_error(result, args):

@@ -277,6 +277,8 @@ def _xlgpt_layout(xml: bytes, name, strings):
         r0, c0, nr, nc = refs.parse_area(m.group(4).decode())
         if (r0, c0) != (row, col):
             return None
+        if m.group(3) == b"array":
+            _array_area(m.group(4).decode(), row, col)
         text = html.unescape(m.group(6).decode())
         kind = m.group(3).decode()
         style = _STYLE.search(m.group(0)[:m.group(0).index(b">")])
@@ -310,6 +312,18 @@ def _xlgpt_layout(xml: bytes, name, strings):
     return Sheet(name, blocks=blocks + _constant_blocks(constants, styles))
 
 
+def _array_area(ref, row: int, col: int) -> tuple[int, int]:
+    """(rows, columns) of an array formula's range, refused at once when it is more than xlgpt holds: its
+    results fill the whole range, whatever the file holds."""
+    if not ref:
+        raise XlgptError(f"cell {refs.cell(row, col)}: an array formula without its range; the workbook is damaged")
+    _, _, nr, nc = refs.parse_area(ref)
+    if nr * nc > refs.MAX_CELLS:
+        raise XlgptError(f"cell {refs.cell(row, col)}: an array formula over {ref} ({nr * nc:,} cells), more than the "
+                         f"{refs.MAX_CELLS:,} xlgpt holds at once; give it a smaller range")
+    return nr, nc
+
+
 def _xml_newlines(text: str) -> str:
     """Line ends as an XML parser reports them (CR LF and CR become LF), before character references
     (&#13;) are expanded: the regular expressions read the same text ElementTree does."""
@@ -341,7 +355,7 @@ def _general(xml: bytes, name: str, strings: list[str]):
                     formula_styles[r, col] = int(c.get("s"))
                 kind = f.get("t")
                 if kind == "array":
-                    arrays.append((r, col) + refs.parse_area(f.get("ref"))[2:] + (f.text or "",))
+                    arrays.append((r, col) + _array_area(f.get("ref"), r, col) + (f.text or "",))
                 elif kind == "shared":
                     si = f.get("si")
                     if f.text:
@@ -360,13 +374,17 @@ def _general(xml: bytes, name: str, strings: list[str]):
             return f
         ar, ac, text = shared[f]
         return text if (r, col) == (ar, ac) else shifted(text, r - ar, col - ac)
-    array_cells = set()
     blocks = []
     for r, col, nr, nc, text in arrays:
         blocks.append(Formulas(r, col, nr, nc, text, "array", style=formula_styles.get((r, col))))
-        array_cells.update((r + i, col + j) for i in range(nr) for j in range(nc) if i or j)
-    for cell in array_cells:
-        constants.pop(cell, None)  # the cached values of an array formula's other cells
+        # the cached values of an array formula's other cells are not constants: drop them, looking at the
+        # area or at the constants, whichever is fewer (an area may be the whole sheet)
+        if nr * nc <= len(constants):
+            cells = ((r + i, col + j) for i in range(nr) for j in range(nc) if i or j)
+        else:
+            cells = [(i, j) for i, j in constants if r <= i < r + nr and col <= j < col + nc and (i, j) != (r, col)]
+        for cell in cells:
+            constants.pop(cell, None)
     blocks += _formula_blocks(formulas, shared, text_at, formula_styles)
     blocks += _constant_blocks(constants, styles)
     return Sheet(name, blocks=blocks)
