@@ -305,6 +305,22 @@ def _on_sigterm(signum, frame):
     os._exit(EXIT_TERMINATED)
 
 
+# The options that hold text for the workbook (not file names, which may be any bytes)
+_TEXT_OPTIONS = ("set", "prompt", "text", "steer_prompts", "keep_only")
+
+
+def _text_is_utf8(args) -> None:
+    """Text given on the command line in bytes that are not UTF-8 reaches Python as lone surrogates
+    (U+DC80..U+DCFF, 'surrogateescape'): no character a cell can hold, so one line, not a crash later."""
+    for option in _TEXT_OPTIONS:
+        value = getattr(args, option, None)
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and any("\udc80" <= ch <= "\udcff" for ch in text):
+                shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                raise XlgptError(f"--{option.replace('_', '-')} {shown}: holds bytes that are not UTF-8 text; "
+                                 f"give it in UTF-8")
+
+
 def main(argv=None) -> int:
     import signal
     import threading
@@ -313,6 +329,7 @@ def main(argv=None) -> int:
         signal.signal(signal.SIGTERM, _on_sigterm)
     fail = f"xlgpt {args.command}: error:"
     try:
+        _text_is_utf8(args)
         return args.run(args) or 0
     except XlgptError as e:
         print(f"{fail} {e}", file=sys.stderr)

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import engine, refs
 from .book import Book, Formulas, Texts, Values
-from .cells import MAX_TEXT, parse_double
+from .cells import MAX_TEXT, parse_double, too_long
 from .errors import XlgptError
 from .xlsx.atomic import atomic_output, exclusive
 from .xlsx import sheet_cache
@@ -40,9 +40,6 @@ class Edit:
 def parse_set(book: Book, text: str) -> Edit:
     """REF=VALUE with REF a cell (Sheet!B7, 'h.0.ln_1.weight'!A1), a one-cell defined name (Prompt), or a cell
     of a named range by its row and column from 0 (HeadGates(9,1), MlpGates(0))."""
-    if any("\ud800" <= ch <= "\udfff" for ch in text):  # bytes that were not UTF-8, as Python passes them on
-        raise XlgptError(f"--set {text.encode('utf-8', 'backslashreplace').decode()}: holds bytes that are not "
-                         f"UTF-8 text; give the value in UTF-8")
     ref, sep, raw = text.partition("=")
     if not sep:
         raise XlgptError(f"--set {text}: expected REF=VALUE, e.g. --set 'h.0.mlp.c_fc.weight'!B3=0.5 or --set Prompt=Hi")
@@ -72,7 +69,7 @@ def parse_set(book: Book, text: str) -> Edit:
     if nrows * ncols != 1:
         raise XlgptError(f"--set {text}: {ref} is {nrows}x{ncols} cells; --set edits one cell "
                          f"(a cell of a range by its row and column from 0: {ref}(2,5)=0)")
-    if len(raw.encode("utf-16-le")) // 2 > MAX_TEXT:
+    if too_long(raw):
         raise XlgptError(f"--set {ref}=...: the value is {len(raw):,} characters; a cell holds at most "
                          f"{MAX_TEXT:,} (Excel's limit)")
     return Edit(sheet, row, col, _value(raw), raw)

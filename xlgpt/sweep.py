@@ -21,7 +21,7 @@ import numpy as np
 
 from . import engine, recalc
 from .book import Book, Sheet, Texts
-from .cells import MAX_TEXT
+from .cells import MAX_TEXT, too_long
 from .errors import XlgptError
 from .model import tokenizer
 from .prediction import prediction_and_logits
@@ -93,7 +93,7 @@ def load_cases(source: str) -> list[Case]:
             if bad is not None:  # JSON's \ud83d without its pair: no character, nothing Excel or UTF-8 can hold
                 raise XlgptError(f"--prompts {source}: row {n}'s \"{what}\" holds a lone surrogate "
                                  f"(U+{ord(bad):04X}), which is not a character; write the whole character")
-            if len(value.encode("utf-16-le")) // 2 > MAX_TEXT:
+            if too_long(value):
                 raise XlgptError(f"--prompts {source}: row {n}'s \"{what}\" is {len(value):,} characters; a cell "
                                  f"holds at most {MAX_TEXT:,} (Excel's limit)")
         cases.append(Case(row["prompt"], expected or None))
