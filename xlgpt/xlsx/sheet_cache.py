@@ -15,7 +15,7 @@ An entry is data only, never code: nothing here is unpickled or evaluated. Each 
     MAGIC (8 bytes) | seal (32 bytes) | header length (8 bytes, little-endian) | JSON header | padding | arrays
 
 where the arrays are raw little-endian float64 at 64-byte-aligned offsets the header gives, and the seal is
-SHA-256 over the entry's key and the digest of everything after the seal. An entry whose seal does not match
+SHA-256 over the entry's key, the digest of the length and header, and the digest of each array. An entry whose seal does not match
 (damaged, altered, or copied under another key) is ignored and the tab read from the workbook.
 
 The folder is ~/.cache/xlgpt/sheets, or $XLGPT_CACHE/sheets, created 0700. Like ssh and pip, xlgpt does not
@@ -118,13 +118,17 @@ def blocks_key(sheet_key: str, strings_key: str) -> str:
 
 # ---- entries: a sealed JSON header and raw float64 arrays -------------------------------------------------
 
-def _seal(k: str, body) -> bytes:
-    return hashlib.sha256(k.encode() + bytes.fromhex(digest(body))).digest()
+def _seal(k: str, head, arrays: list) -> bytes:
+    """SHA-256 over the key, the digest of the entry's head (length, JSON header) and each array's digest:
+    computed from the buffers where they are when an entry is written (no copy of a 300 MB tab), and from
+    the mapped file when it is read."""
+    parts = [k.encode(), bytes.fromhex(digest(head))] + [bytes.fromhex(digest(a)) for a in arrays]
+    return hashlib.sha256(b"".join(parts)).digest()
 
 
-def _pack(header: dict, arrays: list) -> list:
-    """The body of an entry as pieces: header length, JSON header, then each array at an aligned offset (the
-    header's "arrays" lists [offset, rows, cols] for each, offsets counted from the body's start)."""
+def _pack(k: str, header: dict, arrays: list):
+    """(the body of an entry as pieces, its seal): header length, JSON header, then each array at an aligned
+    offset (the header's "arrays" lists [offset, rows, cols] for each, offsets counted from the body's start)."""
     offsets, at = [], 0
     text = b""
     for _ in range(3):  # the header's length moves the offsets, which are in the header: settle it
@@ -138,14 +142,16 @@ def _pack(header: dict, arrays: list) -> list:
             break
     else:
         raise ValueError("entry header does not settle")
-    pieces = [len(text).to_bytes(8, "little"), text, b"\0" * (start - 8 - len(text))]
+    head = len(text).to_bytes(8, "little") + text
+    pieces, data = [head, b"\0" * (start - len(head))], []
     pos = start
     for a, (offset, _, _) in zip(arrays, offsets):
         pieces.append(b"\0" * (offset - pos))
-        data = np.ascontiguousarray(a, dtype="<f8")
-        pieces.append(memoryview(data).cast("B"))
-        pos = offset + data.nbytes
-    return pieces
+        contiguous = np.ascontiguousarray(a, dtype="<f8")
+        data.append(memoryview(contiguous).cast("B"))
+        pieces.append(data[-1])
+        pos = offset + contiguous.nbytes
+    return pieces, _seal(k, head, data)
 
 
 def _aligned(n: int) -> int:
@@ -167,8 +173,6 @@ def _open(file: Path, k: str):
     if bytes(view[:len(MAGIC)]) != MAGIC:
         return None
     body = view[len(MAGIC) + 32:]
-    if _seal(k, body) != bytes(view[len(MAGIC):len(MAGIC) + 32]):
-        return None
     n = int.from_bytes(body[:8], "little")
     if n > len(body) - 8:
         return None
@@ -177,10 +181,14 @@ def _open(file: Path, k: str):
         arrays = header["arrays"]
         for offset, rows, cols in arrays:
             if not (all(type(x) is int and x >= 0 for x in (offset, rows, cols))
-                    and offset % 8 == 0 and offset + rows * cols * 8 <= len(body)):
+                    and offset % 8 == 0 and 8 + n <= offset and offset + rows * cols * 8 <= len(body)):
                 return None
     except (ValueError, TypeError, KeyError):
         return None
+    head = body[:8 + n]
+    data = [body[offset:offset + rows * cols * 8] for offset, rows, cols in arrays]
+    if _seal(k, head, data) != bytes(view[len(MAGIC):len(MAGIC) + 32]):
+        return None  # the header was parsed only to find the arrays: nothing in it is used unless sealed
     _touch(file)
     return header, body
 
@@ -344,24 +352,19 @@ def _write(name: str, k: str, header: dict, arrays: list) -> None:
     """Seal and write an entry (raises ValueError when the header cannot be JSON: the caller skips it)."""
     if not enabled():
         return
-    body = _pack(header, arrays)
+    body, seal = _pack(k, header, arrays)
     where = folder()
     file = where / name
     tmp = where / f"{name}.{os.getpid()}.tmp"
     track(tmp)
     try:
-        with open(tmp, "w+b") as f:
-            f.write(MAGIC + b"\0" * 32)
+        with open(tmp, "wb") as f:
+            f.write(MAGIC + seal)
             for piece in body:  # the arrays are written from where they are, never joined into one copy
                 f.write(piece)
-            f.flush()
             size = f.tell()
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as written:
-                seal = _seal(k, memoryview(written)[len(MAGIC) + 32:])
-            f.seek(len(MAGIC))
-            f.write(seal)
         tmp.replace(file)
-    except (OSError, BufferError):
+    except OSError:
         tmp.unlink(missing_ok=True)  # a full disk leaves no empty or partial entry behind
         return
     finally:
