@@ -17,7 +17,7 @@ from xlgpt import libreoffice
 from xlgpt.cells import XlError, written_values
 from xlgpt.model import checkpoint, oracle, tokenizer
 from xlgpt.workbook import attention, builder, names
-from xlgpt.workbook.builder import position_stages
+from xlgpt.workbook.stages import position_results
 from xlgpt.xlsx.packager import write_book
 
 def cli(*args, cwd=None) -> subprocess.CompletedProcess:
@@ -76,7 +76,7 @@ def _grid(wb, where, n):
 def check_against_oracle(wb, built):
     """Every stage, the attention patterns, Logits, TopIds and TopProbs against the oracle."""
     cfg, n = built.ckpt.config, len(built.ids)
-    for where, name in position_stages(cfg, built.n_ctx):
+    for name, where in position_results(cfg, built.n_ctx):
         got, want = _grid(wb, where, n), built.ref[name]
         diff = np.max(np.abs(got - want))
         assert diff <= REL * np.max(np.abs(want)), f"{where.sheet}: max difference {diff:.3g} from the oracle"

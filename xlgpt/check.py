@@ -9,7 +9,7 @@ from .model import oracle
 from .model.checkpoint import config_from_shapes
 from .model.config import tensor_shapes
 from .workbook import names, surgery
-from .workbook.builder import position_stages
+from .workbook.stages import position_results
 
 REL = 1e-9
 
@@ -36,7 +36,7 @@ def check(book: Book) -> list[tuple[str, float, bool]]:
     ref = oracle.forward(params, cfg, ids, surgery.read_knobs(book, cfg, n_ctx))
     n = len(ids)
     rows = []
-    for area, name in position_stages(cfg, n_ctx):
+    for name, area in position_results(cfg, n_ctx):
         rows.append(_compare(area.sheet, engine.read_range(book, area.rows(0, n).ref()), ref[name]))
     rows.append(_compare(names.LOGITS, engine.read_range(book, names.LOGITS)[:, 0], ref["logits"][-1]))
     top_ids, top_probs = oracle.top_k(ref["logits"][-1], len(engine.read_range(book, names.TOP_IDS)))

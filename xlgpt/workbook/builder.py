@@ -1,8 +1,9 @@
 """Build the GPT-2 workbook: tokens, embeddings, every block's stages, the prediction, the weights.
 
 Each stage module (embed, residual, layer_norm, attention, mlp, logits, predict, lens, tokenize, surgery, start,
-vocab) lays out its tabs from templates/ of the same name and returns the areas the next stage reads; this
-module strings them together in the model's order.
+vocab) lays out its tabs from templates/ of the same name and returns the areas the next stage reads; the
+stage registry (stages.py) strings them together in the model's order, and this module adds the Start tab,
+the defined names and the checks of what fits.
 """
 
 import numpy as np
@@ -12,11 +13,10 @@ from ..book import Book, Sheet
 from ..errors import XlgptError
 from ..model import tokenizer
 from ..model.checkpoint import Checkpoint
-from ..model.config import GPT2Config
 from ..model.knobs import Knobs
 from ..refs import MAX_COLS, MAX_ROWS
-from . import attention, embed, layer_norm, lens, logits, mlp, names, predict, residual, start, surgery, tokenize, vocab
-from .grid import FIRST_COL, weight_tab
+from . import attention, embed, mlp, names, residual, stages, start, tokenize, vocab
+from .grid import FIRST_COL
 
 TOP_K = 10
 WORD_BYTES = 24  # bytes per word (pre-token) the tokenizer's BPE takes; the longest English words fit
@@ -43,37 +43,11 @@ def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int =
     _check(cfg, ids, n_ctx, word_bytes)
     book = Book()
     start_sheet = book.add(Sheet(start.TAB, col_widths={0: 16, 1: 40, 2: 12, 3: 10}))  # filled last
-    knobs_refs = surgery.surgery_tab(book, cfg, n_ctx, knobs or Knobs())
-    vocab_texts = [tokenizer.token_text(i) for i in range(cfg.n_vocab)]
-
-    # Tabs are laid out in reading order; the vocabulary, lookup tables and weights go last.
-    vocab_cells = vocab.vocab_area(cfg.n_vocab)  # the tab itself goes after the formula tabs
-    tokens = tokenize.tokenizer_tabs(book, n_ctx, word_bytes, vocab_cells)
-    text = tokens.text
-    x = embed.embed_tab(book, cfg, n_ctx, tokens.ids, text)
-    resid_posts = []
-    for i in range(cfg.n_layer):
-        h = f"h.{i}"
-        x = residual.resid_pre_tab(book, i, x, text, knobs_refs)
-        ln1 = layer_norm.layer_norm_tab(book, cfg, f"{h}.ln_1", f"{h}.ln_1", x, text)
-        attn = attention.attention_tabs(book, cfg, i, ln1, text, knobs_refs)
-        mid = residual.residual_tab(book, f"{h}.resid_mid", x, attn, text)
-        ln2 = layer_norm.layer_norm_tab(book, cfg, f"{h}.ln_2", f"{h}.ln_2", mid, text)
-        out = mlp.mlp_tabs(book, cfg, i, ln2, text, knobs_refs)
-        x = residual.residual_tab(book, f"{h}.resid_post", mid, out, text)
-        resid_posts.append(x)
-    ln_f = layer_norm.layer_norm_tab(book, cfg, "ln_f", "ln_f", x, text)
-    logit_cells, probs = logits.logits_tab(book, cfg, ln_f, tokens.count)
-    top = predict.predict_tab(book, logit_cells, probs, vocab_cells, TOP_K)
-    if with_lens if with_lens is not None else lens_by_default(cfg, n_ctx):
-        lenses = [lens.lens_tabs(book, cfg, i, r, text) for i, r in enumerate(resid_posts)]
-        lens.logit_lens_tab(book, cfg, lenses, resid_posts, vocab_cells)
-        book.sheets.insert(book.sheets.index(book.sheet(predict.TAB)) + 1, book.sheets.pop())  # right after predict
-    vocab.vocab_tab(book, vocab_texts)
-    tokenize.lookup_tabs(book)
-    for name, tensor in ckpt.params.items():
-        weight_tab(book, name, tensor)
-
+    b = stages.Build(book, cfg, n_ctx, word_bytes, knobs or Knobs(),
+                     with_lens if with_lens is not None else lens_by_default(cfg, n_ctx),
+                     vocab.vocab_area(cfg.n_vocab), ckpt.params)
+    stages.lay_out(b)  # every tab in the registry's order (workbook/stages.py)
+    tokens, top = b.shared["tokens"], b.shared["top"]
     book.names.update({
         names.PROMPT: start.PROMPT.ref(),
         names.TOKEN_IDS: tokens.ids.ref(),
@@ -84,34 +58,13 @@ def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int =
         names.TOP_IDS: top["id"].ref(),
         names.TOP_TOKENS: top["token"].ref(),
         names.TOP_PROBS: top["prob"].ref(),
-        names.LOGITS: logit_cells.ref(),
+        names.LOGITS: b.shared["logits"].ref(),
     })
-    book.names.update(knobs_refs.names())
+    book.names.update(b.shared["surgery"].names())
     model = [ckpt.source, f"{cfg.n_layer} layers, {cfg.n_head} heads, width {cfg.n_embd}, vocabulary {cfg.n_vocab}",
              f"{ckpt.n_params:,} cells in {len(ckpt.params)} weight tabs"]
     start.start_tab(start_sheet, prompt, f"{n_ctx} tokens, {word_bytes} bytes a word", top, model)
     return book
-
-
-def position_stages(cfg: GPT2Config, n_ctx: int):
-    """(area, oracle name) of every tab whose rows are positions, in order: where each stage's result sits,
-    as the stage modules lay it out."""
-    d = cfg.n_embd
-    yield embed.out_area(cfg, n_ctx), "embed"
-    for i in range(cfg.n_layer):
-        h = f"h.{i}"
-        yield residual.out_area(f"{h}.resid_pre", n_ctx, d), f"{h}.resid_pre"
-        yield layer_norm.out_area(f"{h}.ln_1", cfg, n_ctx), f"{h}.ln_1"
-        yield attention.out_area(f"{h}.attn.c_attn", cfg, n_ctx, 3), f"{h}.attn.c_attn"
-        yield attention.out_area(f"{h}.attn.z", cfg, n_ctx), f"{h}.attn.z"
-        yield attention.out_area(f"{h}.attn.c_proj", cfg, n_ctx), f"{h}.attn.c_proj"
-        yield residual.out_area(f"{h}.resid_mid", n_ctx, d), f"{h}.resid_mid"
-        yield layer_norm.out_area(f"{h}.ln_2", cfg, n_ctx), f"{h}.ln_2"
-        yield mlp.out_area(f"{h}.mlp.c_fc", n_ctx, 4 * d), f"{h}.mlp.c_fc"
-        yield mlp.out_area(f"{h}.mlp.gelu", n_ctx, 4 * d), f"{h}.mlp.gelu"
-        yield mlp.out_area(f"{h}.mlp.c_proj", n_ctx, d), f"{h}.mlp.c_proj"
-        yield residual.out_area(f"{h}.resid_post", n_ctx, d), f"{h}.resid_post"
-    yield layer_norm.out_area("ln_f", cfg, n_ctx), "ln_f"
 
 
 def steering_from_prompts(weights: str, seed: int, a: str, b: str, layer: int, n_ctx: int, word_bytes: int):
