@@ -221,12 +221,15 @@ def _raw_member(z, info: zipfile.ZipInfo) -> Deflated:
 
 
 _ROW = re.compile(rb"<row\b([^>]*?)/?>")
+_DRESSED_ROW = re.compile(rb'<row(?! r="[0-9]+">)[\s/>]')  # a row with more than its number, or without it
 _ROW_NUMBER = re.compile(rb"""\s+r\s*=\s*["'](\d+)["']""")
 
 
 def _row_attributes(xml: bytes, start: int, end: int) -> dict:
     """row (0-based) -> the attributes of its <row> besides r, for the rows of the sheet that have any: what
     the user's file says about rows (hidden, height, style, outline) survives a recalculation."""
+    if not _DRESSED_ROW.search(xml, start, end):
+        return {}  # every row is <row r="N">, as xlgpt writes them: nothing to keep
     out, row = {}, -1
     for m in _ROW.finditer(xml, start, end):
         attributes = m.group(1)
