@@ -17,7 +17,7 @@ from xlgpt import libreoffice
 from xlgpt.cells import XlError, written_values
 from xlgpt.model import checkpoint, oracle, tokenizer
 from xlgpt.workbook import attention, builder, names
-from xlgpt.workbook.stages import position_results
+from xlgpt.workbook.stages import position_results, stage_name
 from xlgpt.xlsx.packager import write_book
 
 def cli(*args, cwd=None) -> subprocess.CompletedProcess:
@@ -76,10 +76,14 @@ def _grid(wb, where, n):
 def check_against_oracle(wb, built):
     """Every stage, the attention patterns, Logits, TopIds and TopProbs against the oracle."""
     cfg, n = built.ckpt.config, len(built.ids)
-    for name, where in position_results(cfg, built.n_ctx):
-        got, want = _grid(wb, where, n), built.ref[name]
+    # every stage of the registry is recorded in the workbook as a defined name; read each stage from there
+    results = dict(position_results(cfg, built.n_ctx))
+    recorded = {k for k in wb.defined_names if k.startswith("Stage_")}
+    assert recorded == {stage_name(tab) for tab in results}, recorded ^ {stage_name(tab) for tab in results}
+    for name in results:
+        got, want = numbers(named(wb, stage_name(name)))[:n], built.ref[name]
         diff = np.max(np.abs(got - want))
-        assert diff <= REL * np.max(np.abs(want)), f"{where.sheet}: max difference {diff:.3g} from the oracle"
+        assert diff <= REL * np.max(np.abs(want)), f"{name}: max difference {diff:.3g} from the oracle"
     for i in range(cfg.n_layer):
         for tab, name in ((f"h.{i}.attn.scores", "attn.scores"), (f"h.{i}.attn.probs", "attn.probs")):
             for h in range(cfg.n_head):

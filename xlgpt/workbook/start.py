@@ -4,7 +4,7 @@ the tabs (templates/start.toml)."""
 import numpy as np
 
 from ..book import Chart, Sheet, Texts, Values
-from . import names
+from . import names, stages
 from .grid import Area, place, titled
 from .templates import stage
 
@@ -15,34 +15,6 @@ NEXT_TOKEN = Area(TAB, 5, 1, 1, 1)  # the prediction, or the tokenizer's message
 NEXT_PROB = Area(TAB, 5, 2, 1, 1)
 TOP_ROW = 8  # the top-k table's first row
 
-TOUR = [
-    ("chars", "the prompt one character per row: UTF-8 bytes, class, where each word starts"),
-    ("words", "the words (pre-tokens) and their bytes as tokens"),
-    ("bpe", "byte-pair merges, lowest rank first"),
-    ("Tokens", "the prompt's token ids and their text"),
-    ("Surgery", "gates on every head, attention and MLP output; steering vectors per layer"),
-    ("embed", "token embedding + position embedding"),
-    ("h.0.resid_pre", "the residual stream entering block 0, with its steering (every block h.N has these tabs)"),
-    ("h.0.ln_1", "block 0, layer norm 1"),
-    ("h.0.attn.c_attn", "queries, keys, values"),
-    ("h.0.attn.scores", "each head's scores with the causal mask"),
-    ("h.0.attn.probs", "each head's attention pattern"),
-    ("h.0.attn.z", "each head's weighted values"),
-    ("h.0.attn.c_proj", "attention output projection"),
-    ("h.0.resid_mid", "residual stream after attention"),
-    ("h.0.ln_2", "layer norm 2"),
-    ("h.0.mlp.c_fc", "MLP up-projection"),
-    ("h.0.mlp.gelu", "GELU"),
-    ("h.0.mlp.c_proj", "MLP down-projection"),
-    ("h.0.resid_post", "residual stream after the block"),
-    ("ln_f", "final layer norm"),
-    ("logits", "scores over the whole vocabulary at the last prompt position"),
-    ("predict", "softmax, top 10, decoded text"),
-    ("LogitLens", "the top token after every block at every position, and the residual norms (when built)"),
-    ("vocab", "every token's text"),
-    ("merges", "the tokenizer's tables: merges, bytes, classes"),
-    ("wte.weight", "the first weight tab; each tensor of the checkpoint has its own tab"),
-]
 
 
 def top_area(k: int, column: int) -> Area:
@@ -79,7 +51,7 @@ def start_tab(s: Sheet, prompt: str, capacity: str, top: dict[str, Area], model:
     s.add(Texts(row, 1, [[line] for line in model]))
     row += 4
     s.add(Texts(row, 0, [["Tour"]], style="bold"))
-    for i, (tab, what) in enumerate(TOUR, 1):
+    for i, (tab, what) in enumerate(stages.tour(), 1):  # the registry's order, which is the tabs' order
         s.add(Texts(row + i, 0, [[tab]], style="link"))
         s.add(Texts(row + i, 1, [[what]]))
         s.links.append((row + i, 0, Area(tab, 0, 0, 1, 1).first(), tab))
