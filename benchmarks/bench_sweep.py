@@ -28,10 +28,10 @@ def main() -> None:
     ap.add_argument("--book", help="a GPT-2 small workbook (default: build one with random weights)")
     ap.add_argument("--baseline-prompts", type=int, default=3, help="recalc --set runs timed (default: 3)")
     a = ap.parse_args()
-    from xlgpt import recalc
-    from xlgpt.sweep import SETS, Sweep, knob_edits
+    from xlgpt.sheet.edits import apply, parse_set
+    from xlgpt.workbook.sweep import SETS, Sweep, knob_edits
     from xlgpt.workbook import names
-    from xlgpt.xlsx.reader import read
+    from xlgpt.xlsx.package import Package
 
     with tempfile.TemporaryDirectory(prefix="xlgpt-bench-sweep-") as tmp:
         tmp = Path(tmp)
@@ -45,7 +45,7 @@ def main() -> None:
         cases = SETS["days"]()
 
         t = time.perf_counter()
-        rb = read(book)
+        rb = Package.read(book)
         read_s = time.perf_counter() - t
         t = time.perf_counter()
         sweep = Sweep(rb.book)
@@ -56,7 +56,7 @@ def main() -> None:
             sweep.row(case)
             times.append(time.perf_counter() - t)
         circuit = knob_edits(rb.book, [], "mlp0,head9.1,head10.3,mlp9")  # the days-of-week circuit
-        undo = [recalc.apply(rb.book, recalc.parse_set(rb.book, e)) for e in circuit]
+        undo = [apply(rb.book, parse_set(rb.book, e)) for e in circuit]
         knob_times = []
         for case in cases[:7]:
             t = time.perf_counter()

@@ -18,8 +18,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # libreoffice.py, the tests' driver
 
-from xlgpt import engine, libreoffice, recalc  # noqa: E402
+from xlgpt import engine
+from xlgpt.sheet.edits import apply, parse_set
+import libreoffice  # noqa: E402
 from xlgpt.model import tokenizer  # noqa: E402
 from xlgpt.workbook import tokenize as tokenize_tabs  # noqa: E402
 from xlgpt.xlsx.packager import write_book  # noqa: E402
@@ -98,7 +101,7 @@ def main() -> int:
     engine.recalculate(book)
     times = []
     for prompt in (EDITED, EDITED.upper(), EDITED[::-1]):
-        recalc.apply(book, recalc.parse_set(book, f"Prompt={prompt}"))
+        apply(book, parse_set(book, f"Prompt={prompt}"))
         t = time.perf_counter()
         engine.recalculate(book)
         times.append(time.perf_counter() - t)
@@ -106,7 +109,7 @@ def main() -> int:
     if libreoffice.soffice() is None:
         print("  LibreOffice is not installed: skipped")
         return 0
-    recalc.apply(book, recalc.parse_set(book, f"Prompt={PROMPT}"))
+    apply(book, parse_set(book, f"Prompt={PROMPT}"))
     engine.recalculate(book)
     ok = True
     with tempfile.TemporaryDirectory(prefix="xlgpt-bench-tok-") as tmp:

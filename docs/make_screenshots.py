@@ -17,13 +17,14 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # libreoffice.py, the tests' driver
 
 import numpy as np  # noqa: E402
 
-from xlgpt import libreoffice  # noqa: E402
+import libreoffice  # noqa: E402
 from xlgpt.model import checkpoint  # noqa: E402
 from xlgpt.workbook import builder  # noqa: E402
-from xlgpt.book import Book, Formulas, Sheet, Texts, Values  # noqa: E402
+from xlgpt.sheet.book import Book, Formulas, Sheet, Texts, Values  # noqa: E402
 from xlgpt.xlsx.packager import write_book  # noqa: E402
 
 OUT = Path(__file__).parent / "img"

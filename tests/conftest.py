@@ -58,7 +58,7 @@ def shared(tmp_path_factory, name: str, make):
 def tiny_lo(tiny, tmp_path_factory):
     """The tiny workbook as LibreOffice recalculated and saved it: (its path, its values through openpyxl).
     LibreOffice runs once per test run: every worker's tiny workbook is the same (same seed, prompt, context)."""
-    from xlgpt import libreoffice
+    import libreoffice
     need_libreoffice()
     folder = shared(tmp_path_factory, "tiny_lo", lambda f: libreoffice.recalculate(tiny.path, f))
     saved = folder / tiny.path.name

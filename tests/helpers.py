@@ -13,8 +13,8 @@ import tiktoken
 from tiktoken_ext.openai_public import r50k_pat_str
 
 from workbook_io import area, named, numbers
-from xlgpt import libreoffice
-from xlgpt.cells import XlError, written_values
+import libreoffice
+from xlgpt.sheet.cells import XlError, written_values
 from xlgpt.model import checkpoint, oracle, tokenizer
 from xlgpt.workbook import attention, builder, names
 from xlgpt.workbook.stages import position_results, stage_name

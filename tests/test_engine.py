@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from xlgpt import engine
-from xlgpt.book import Book, Formulas, Sheet, Texts, Values
+from xlgpt.sheet.book import Book, Formulas, Sheet, Texts, Values
 from xlgpt.errors import XlgptError
 
 

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 
 from helpers import need_libreoffice, same
 from workbook_io import area, open_values
-from xlgpt import engine, libreoffice, refs
-from xlgpt.book import Book, Formulas, Sheet, Values
+from xlgpt import engine
+import libreoffice
+from xlgpt.sheet import refs
+from xlgpt.sheet.book import Book, Formulas, Sheet, Values
 from xlgpt.xlsx.packager import write_book
 
 ROWS, COLS = 6, 5  # the input sheet In!A1:E6

@@ -9,8 +9,10 @@ import pytest
 
 from helpers import need_libreoffice, same
 from workbook_io import area, open_values
-from xlgpt import engine, libreoffice, refs
-from xlgpt.book import Book, Formulas, Sheet, Texts, Values
+from xlgpt import engine
+import libreoffice
+from xlgpt.sheet import refs
+from xlgpt.sheet.book import Book, Formulas, Sheet, Texts, Values
 from xlgpt.engine.functions import FUNCTIONS
 from xlgpt.xlsx.packager import write_book
 

@@ -27,7 +27,7 @@ from safetensors.numpy import load_file, save_file
 from helpers import REFERENCE  # tiktoken with GPT-2's own pattern and ranks, offline
 from workbook_io import named, numbers, open_values
 from xlgpt.workbook import names
-from xlgpt import libreoffice
+import libreoffice
 from xlgpt.xlsx import sheet_cache
 
 LIMIT_BYTES = 2 << 30
@@ -721,8 +721,8 @@ def _openpyxl_view(text: str) -> str:
 def xlgpt_prompt(path: Path) -> str:
     """The prompt as xlgpt reads the file (its sheet cache holds only what was parsed from the same bytes)."""
     from xlgpt import engine
-    from xlgpt.xlsx.reader import read
-    return engine.read_range(read(path).book, names.PROMPT)[0, 0]
+    from xlgpt.xlsx.package import Package
+    return engine.read_range(Package.read(path).book, names.PROMPT)[0, 0]
 
 
 @pytest.mark.libreoffice
@@ -974,12 +974,11 @@ def test_in_place_writes_through_a_symlink_and_keeps_permissions_and_owner(tiny,
 def test_sweep_never_replaces_a_users_own_experiments_tab(tiny, tmp_path):
     """A tab named Experiments that a sweep did not write (the user's notes) survives --write-tab --in-place:
     the sweep's tab takes the next free name, and a later sweep replaces its own tab, not the user's."""
-    from xlgpt.book import Sheet, Texts
-    from xlgpt.recalc import write_back
-    from xlgpt.xlsx.reader import read
+    from xlgpt.sheet.book import Sheet, Texts
+    from xlgpt.xlsx.package import Package
     book = tmp_path / "notes.xlsx"
-    rb = read(tiny, use_cache=False)
-    write_back(rb, book, set(), added=[Sheet("Experiments", [Texts(0, 0, [["my notes"], ["keep me"]])])])
+    rb = Package.read(tiny, use_cache=False)
+    rb.save(book, set(), added=[Sheet("Experiments", [Texts(0, 0, [["my notes"], ["keep me"]])])])
     for _ in range(2):
         r = xlgpt("sweep", book, "--prompts", "days", "--write-tab", "--in-place")
         assert r.code == 0, r.err
@@ -1012,17 +1011,18 @@ def test_concurrent_in_place_writers_take_turns_and_keep_both_edits(tiny, tmp_pa
 
 
 def test_write_back_refuses_a_source_that_changed_meanwhile(tiny, tmp_path, monkeypatch):
-    from xlgpt import recalc
+    from xlgpt.commands import recalc
     from xlgpt.errors import XlgptError
     book = tmp_path / "moving.xlsx"
     shutil.copy(tiny, book)
-    real = recalc.write_back
+    from xlgpt.xlsx.package import Package
+    real = Package.save
 
     def meddle(rb, dest, edited, progress=None, still_source=None):
         book.write_bytes(tiny.read_bytes() + b"")  # another program saves the file meanwhile
         os.utime(book, ns=(1, 1))
         return real(rb, dest, edited, progress, still_source)
-    monkeypatch.setattr(recalc, "write_back", meddle)
+    monkeypatch.setattr(Package, "save", meddle)
     with pytest.raises(XlgptError, match="changed while it was being recalculated"):
         recalc.recalculate_file(book, book, ["'h.0.ln_1.weight'!A1=3.5"])
     assert book.read_bytes() == tiny.read_bytes()

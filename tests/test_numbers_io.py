@@ -6,7 +6,7 @@ import re
 import numpy as np
 from hypothesis import given, strategies as st
 
-from xlgpt import refs
+from xlgpt.sheet import refs
 from xlgpt.xlsx.numbers import rows_bytes
 from xlgpt.xlsx.numbers_in import parse_values, parse_values_at
 

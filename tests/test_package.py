@@ -13,8 +13,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from xlgpt import refs
-from xlgpt.book import Book, Formulas, Sheet, Texts, Values
+from xlgpt.sheet import refs
+from xlgpt.sheet.book import Book, Formulas, Sheet, Texts, Values
 from xlgpt.xlsx.packager import write_book
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -167,7 +167,7 @@ CHART_DATA = [("tok0", 0.5), ("tok1", 0.25), ("tok2", 0.125)]
 
 
 def _ours_charts(path):
-    from xlgpt.book import Chart
+    from xlgpt.sheet.book import Chart
     book = Book()
     s = book.add(Sheet("Start"))
     s.add(Texts(0, 0, [[t, p] for t, p in CHART_DATA]))

@@ -6,16 +6,16 @@ import pytest
 
 from workbook_io import open_values
 from xlgpt import engine
-from xlgpt.book import Formulas
+from xlgpt.sheet.book import Formulas
 from xlgpt.model.config import tensor_shapes
-from xlgpt.cells import written_values
-from xlgpt.xlsx.reader import read
+from xlgpt.sheet.cells import written_values
+from xlgpt.xlsx.package import Package
 
 
 @pytest.fixture(scope="module")
 def tiny_read(tiny):
     """The shared tiny workbook as xlgpt reads it back, recalculated by the engine."""
-    book = read(tiny.path, use_cache=False).book
+    book = Package.read(tiny.path, use_cache=False).book
     engine.recalculate(book)
     return tiny, book
 

@@ -9,7 +9,7 @@ from helpers import REL, Built, check_against_oracle, cli, recalc
 from workbook_io import named, numbers, open_values
 from xlgpt.workbook import names
 from xlgpt.model import oracle, tokenizer
-from xlgpt.cells import written_values
+from xlgpt.sheet.cells import written_values
 
 
 def test_build_caches_the_engines_values(tiny):
@@ -69,8 +69,8 @@ def test_libreoffice_round_trip_recalculates_the_same(tiny, tiny_lo, tmp_path):
     check_against_oracle(open_values(out), tiny)
     # LibreOffice's weight tabs (seven attributes on every <row>) are read as dense numbers, not cell by cell
     from xlgpt.model.config import tensor_shapes
-    from xlgpt.xlsx.reader import read
-    sources = read(saved, use_cache=False).sources
+    from xlgpt.xlsx.package import Package
+    sources = Package.read(saved, use_cache=False).sources
     assert all(sources[name].dense for name in tensor_shapes(tiny.ckpt.config))
 
 
@@ -108,8 +108,8 @@ def _members(path):
 
 def _sheet_parts(path):
     """sheet name -> its part in the package"""
-    from xlgpt.xlsx.reader import read
-    rb = read(path)
+    from xlgpt.xlsx.package import Package
+    rb = Package.read(path)
     return {name: s.part for name, s in rb.sources.items()}
 
 

@@ -10,14 +10,16 @@ import pytest
 from reference import hf_logits, save_hf_model
 from helpers import cli, need_libreoffice, recalc
 from workbook_io import area, named, numbers, open_values
-from xlgpt import engine, libreoffice, refs
+from xlgpt import engine
+import libreoffice
+from xlgpt.sheet import refs
 from xlgpt.model import checkpoint, oracle, tokenizer
 from xlgpt.model.knobs import Knobs, Steering, keep_only
 from xlgpt.workbook import builder, names
 from xlgpt.workbook import lens as lens_tabs
-from xlgpt.check import check
+from xlgpt.workbook.check import check
 from xlgpt.errors import XlgptError
-from xlgpt.cells import written_values
+from xlgpt.sheet.cells import written_values
 from xlgpt.xlsx.packager import write_book
 
 PROMPT = "If today is Monday, tomorrow is"

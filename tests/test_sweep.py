@@ -11,10 +11,10 @@ import pytest
 from helpers import cli as xlgpt
 from reference import hf_logits
 from workbook_io import area, named, open_values
-from xlgpt.cells import written_values
+from xlgpt.sheet.cells import written_values
 from xlgpt.model import checkpoint, oracle, tokenizer
 from xlgpt.model.knobs import keep_only
-from xlgpt.sweep import SETS, load_cases
+from xlgpt.workbook.sweep import SETS, load_cases
 from xlgpt.workbook import builder, names
 from xlgpt.xlsx.packager import write_book
 

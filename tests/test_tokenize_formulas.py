@@ -18,13 +18,16 @@ from helpers import cli, need_gnumeric, need_libreoffice
 from helpers import recalc as recalc_cli
 from workbook_io import area, named, numbers, open_values
 from xlgpt.workbook import names
-from xlgpt import engine, libreoffice, recalc, refs
+from xlgpt import engine
+from xlgpt.sheet.edits import apply, parse_set
+import libreoffice
+from xlgpt.sheet import refs
 from xlgpt.model import oracle, tokenizer
 from xlgpt.workbook import start
 from xlgpt.workbook import tokenize as tokenize_tabs
-from xlgpt.book import Book, Sheet, Texts
+from xlgpt.sheet.book import Book, Sheet, Texts
 from xlgpt.workbook.vocab import vocab_area, vocab_tab
-from xlgpt.cells import written_values
+from xlgpt.sheet.cells import written_values
 from xlgpt.xlsx.packager import write_book
 
 CORPUS = [json.loads(line) for line in (Path(__file__).parent / "data" / "tokenizer_prompts.jsonl")
@@ -65,7 +68,7 @@ def book():
 
 def tokenize(book: Book, prompt: str):
     """Set the prompt as `xlgpt recalc --set Prompt=...` does, recalculate, read the tokenizer's results."""
-    recalc.apply(book, recalc.parse_set(book, f"{names.PROMPT}={prompt}"))
+    apply(book, parse_set(book, f"{names.PROMPT}={prompt}"))
     engine.recalculate(book)
     count = engine.read_range(book, names.TOKEN_COUNT)[0, 0]
     error = engine.read_range(book, names.TOKEN_ERROR)[0, 0]

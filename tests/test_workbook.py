@@ -9,8 +9,9 @@ import pytest
 
 from helpers import PROMPT, REL, Built, check_against_oracle, need_libreoffice
 from workbook_io import area, numbers, open_values
-from xlgpt import dialect, libreoffice
-from xlgpt.cells import written_values
+from xlgpt.engine import dialect
+import libreoffice
+from xlgpt.sheet.cells import written_values
 from xlgpt.engine.parser import MAX_LENGTH, MAX_NESTING
 from xlgpt.model import checkpoint, tokenizer
 from xlgpt.model.config import tensor_shapes

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.styles import Font
 
-from xlgpt import recalc
+from xlgpt.commands import recalc
 from xlgpt.xlsx.reader import _runs
 
 CONSTANT = st.one_of(st.floats(allow_nan=False, allow_infinity=False, width=64).filter(lambda x: abs(x) < 1e300),

@@ -3,7 +3,7 @@
 import numpy as np
 import openpyxl
 
-from xlgpt import refs
+from xlgpt.sheet import refs
 
 
 def open_values(path):

@@ -1,4 +1,5 @@
-"""The `xlgpt` command line. Each subcommand is a thin shell over a module; errors become one line."""
+"""The `xlgpt` command line: maps arguments onto the commands' typed options (commands/), runs the command and
+prints what it returns; every failure becomes one line with a documented exit status."""
 
 import argparse
 import json
@@ -6,13 +7,28 @@ import os
 import sys
 import time
 
-import numpy as np
+from pathlib import Path
 
 from . import __version__
+from .commands.options import BuildOptions, GenerateOptions, Output, PredictOptions, RecalcOptions, SweepOptions, Weights
 from .errors import XlgptError
-from .model import tokenizer
-from .prediction import prediction_json, print_prediction
-from .workbook import names
+from .workbook.prediction import print_prediction
+
+
+# ---- options several commands share, declared once --------------------------------------------------------
+
+def _set_arg(p, help: str) -> None:
+    p.add_argument("--set", action="append", metavar="REF=VALUE", help=help)
+
+
+def _keep_only_arg(p, help: str) -> None:
+    p.add_argument("--keep-only", metavar="COMPONENTS", help=help)
+
+
+def _output_args(p, out_help: str, in_place_help: str) -> None:
+    p.add_argument("--out", metavar="PATH", help=out_help)
+    p.add_argument("--in-place", action="store_true", help=in_place_help)
+    p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
 
 
 def _weights_args(p: argparse.ArgumentParser, default: str) -> None:
@@ -24,157 +40,83 @@ def _weights_args(p: argparse.ArgumentParser, default: str) -> None:
 
 
 def cmd_tokenize(a) -> None:
-    ids = tokenizer.encode(a.text)
+    from .commands import tokenize
+    pieces = tokenize.run(a.text)
     if a.json:
-        print(json.dumps({"token_ids": ids, "tokens": [tokenizer.token_text(i) for i in ids]}, ensure_ascii=False))
+        print(json.dumps({"token_ids": [i for i, _ in pieces], "tokens": [t for _, t in pieces]}, ensure_ascii=False))
     else:
-        for i in ids:
-            print(f"{i:6d}  {tokenizer.token_text(i)!r}")
+        for i, text in pieces:
+            print(f"{i:6d}  {text!r}")
 
 
 def cmd_predict(a) -> None:
-    from .model import checkpoint, oracle
-    ids = _prompt_ids(a.prompt)
-    ckpt = checkpoint.load(a.weights, seed=a.seed, layers=a.layers)
-    if len(ids) > ckpt.config.n_ctx:
-        raise XlgptError(f"the prompt is {len(ids)} tokens; this model's context is {ckpt.config.n_ctx}: shorten it")
-    logits = oracle.forward(ckpt.params, ckpt.config, ids)["logits"][-1]
-    top_ids, probs = oracle.top_k(logits, a.top)
-    print_prediction(prediction_json(ids, top_ids, probs, np.asarray(logits)), a.json)
+    from .commands import predict
+    print_prediction(predict.run(PredictOptions(a.prompt, _weights(a), a.top)), a.json)
 
 
 DEFAULT_PROMPT = "If today is Monday, tomorrow is"
 
 
-def _output_path(a):
-    from pathlib import Path
-    src = Path(a.book)
-    if not src.is_file():
-        raise XlgptError(f"{src}: no such workbook")
-    if a.in_place and a.out:
-        raise XlgptError("--in-place and --out exclude each other: overwrite the workbook, or write PATH")
-    if a.in_place:
-        return src
-    if not a.out:
-        raise XlgptError("say where to write: --out PATH, or --in-place to overwrite the workbook")
-    return _writable(Path(a.out), a.force)
-
-
-def _writable(out, force: bool):
-    """out, checked before any work: .xlsx, not an existing file unless --force, in a folder we may write."""
-    if out.suffix.lower() != ".xlsx":
-        raise XlgptError(f"--out {out}: the workbook must end in .xlsx")
-    if out.is_dir():
-        raise XlgptError(f"--out {out} is a folder; give a file name ending in .xlsx")
-    if out.exists() and not force:
-        raise XlgptError(f"{out} exists: pass --force to overwrite it, or choose another --out")
-    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
-        raise XlgptError(f"--out {out}: cannot write to the folder {out.parent}; create it or choose another --out")
-    return out
-
-
 def cmd_recalc(a) -> int:
-    from . import engine, recalc
-    from .prediction import workbook_prediction
-    from pathlib import Path
-    out = _output_path(a)
-    rb = recalc.recalculate_file(Path(a.book), out, a.set or [], progress=_Progress)
-    if not set(names.PREDICTION) <= set(rb.book.names):
-        # any workbook in the dialect recalculates; only xlgpt's have a prediction to show
-        if a.check:
-            raise XlgptError(f"{a.book} is not an xlgpt workbook (no {', '.join(names.PREDICTION)}): "
-                             f"nothing to --check")
-        cells = sum(b.nrows * b.ncols for s in rb.book.sheets for b in s.blocks if hasattr(b, "nrows"))
-        print(json.dumps({"formula_cells": cells, "out": str(out)}) if a.json else f"recalculated {cells:,} formula cells into {out}")
-        return
-    error = engine.read_range(rb.book, names.TOKEN_ERROR)[0, 0] if names.TOKEN_ERROR in rb.book.names else ""
-    if error:  # the prompt does not fit this workbook: no prediction to show, the workbook says why
-        print(f"xlgpt recalc: {error} ({out} is written and shows this where the prediction goes)", file=sys.stderr)
+    from .commands import recalc
+    r = recalc.run(RecalcOptions(Path(a.book), _output(a), tuple(a.set or ()), a.check), progress=_Progress)
+    if r.formula_cells is not None:
+        print(json.dumps({"formula_cells": r.formula_cells, "out": str(r.out)}) if a.json
+              else f"recalculated {r.formula_cells:,} formula cells into {r.out}")
+        return 0
+    if r.error:
+        print(f"xlgpt recalc: {r.error} ({r.out} is written and shows this where the prediction goes)", file=sys.stderr)
         return 1
-    pred = workbook_prediction(rb.book)
-    failed = []
-    if a.check:
-        from .check import check
-        for stage, diff, ok in check(rb.book):
-            if not ok:
-                failed.append(f"{stage} (max relative difference {diff:.3g})")
+    pred = r.prediction
     if a.json:
-        pred["check"] = None if not a.check else ("ok" if not failed else failed)
+        pred["check"] = None if r.failed is None else ("ok" if not r.failed else r.failed)
     print_prediction(pred, a.json)
-    if failed:
-        raise XlgptError(f"--check: the workbook disagrees with the oracle at {', '.join(failed)}")
-    if a.check and not a.json:
+    if r.failed:
+        raise XlgptError(f"--check: the workbook disagrees with the oracle at {', '.join(r.failed)}")
+    if r.failed is not None and not a.json:
         print("check: every stage equals the oracle within 1e-9 (relative to the stage's largest value)")
     return 0
 
 
 def cmd_sweep(a) -> None:
-    from pathlib import Path
-    from . import recalc, sweep
-    from .xlsx.atomic import exclusive
-    from .xlsx.reader import read
-    if a.json and a.csv:
-        raise XlgptError("--json and --csv exclude each other: print JSON, or write the rows to a CSV file")
-    if (a.out or a.in_place) and not a.write_tab:
-        raise XlgptError("--out and --in-place go with --write-tab (the sweep writes nothing else)")
-    out = _output_path(a) if a.write_tab else None
-    csv_out = Path(a.csv) if a.csv else None
-    if csv_out is not None and (csv_out.is_dir() or not csv_out.parent.is_dir()):
-        raise XlgptError(f"--csv {csv_out}: give a file in an existing folder")
-    cases = sweep.load_cases(a.prompts)
-    src = Path(a.book)
-    if not src.is_file():
-        raise XlgptError(f"{src}: no such workbook")
-    still_source = recalc.unchanged(src, "during the sweep")
-    rb = read(src, progress=_Progress("reading tab"))
-    edits = sweep.knob_edits(rb.book, a.set or [], a.keep_only)
-    label = " ".join(([f"--keep-only {a.keep_only}"] if a.keep_only else []) + [f"--set {x}" for x in a.set or []])
-    result = sweep.sweep(rb.book, cases, edits, progress=lambda run: _Progress(f"sweeping ({run})"), label=label,
-                         restore=out is not None)  # the values matter only when the workbook is written
-    if out is not None:
-        with exclusive(out):
-            tab = sweep.write_tab(rb, out, result, a.prompts, progress=_Progress("writing tab"),
-                                  still_source=still_source)
-        kept = "" if tab == sweep.EXPERIMENTS else f" (the tab {sweep.EXPERIMENTS} is not one a sweep wrote: left as it was)"
-        print(f"wrote {out} with the tab {tab}{kept}", file=sys.stderr)
+    from .commands import sweep
+    from .workbook import sweep as workbook_sweep
+    o = SweepOptions(Path(a.book), a.prompts, tuple(a.set or ()), a.keep_only, a.write_tab, _output(a),
+                     Path(a.csv) if a.csv else None, a.json)
+    s = sweep.run(o, progress=_Progress)
+    if s.out is not None:
+        print(sweep.written(s), file=sys.stderr)
     if a.json:
-        print(json.dumps(result, ensure_ascii=False))
-    elif csv_out is not None:
-        sweep.write_csv(csv_out, result)
-        print(sweep.table(result))
-    else:
-        print(sweep.table(result))
+        print(json.dumps(s.result, ensure_ascii=False))
+        return
+    if o.csv is not None:
+        workbook_sweep.write_csv(o.csv, s.result)
+    print(workbook_sweep.table(s.result))
 
 
 def cmd_generate(a) -> None:
-    from pathlib import Path
-    from .generate import generate
-    generate(Path(a.book), a.tokens, a.temperature, a.top_k, a.seed)
+    from .commands import generate
+    generate.run(GenerateOptions(Path(a.book), a.tokens, a.temperature, a.top_k, a.seed))
 
 
 def cmd_build(a) -> None:
-    from pathlib import Path
-    from .model import checkpoint, knobs
-    from .workbook import builder
-    from .xlsx.packager import write_book
-    out = Path(a.out) if a.out else Path("output") / f"{_slug(a.weights)}-{a.context}.xlsx"
-    if not a.out:
-        out.parent.mkdir(exist_ok=True)
-    _writable(out, a.force)
-    t0 = time.perf_counter()
-    ckpt = checkpoint.load(a.weights, seed=a.seed, layers=a.layers,
-                           fits=lambda cfg: builder.check_capacity(cfg, a.context, a.word_bytes))
-    n_params = ckpt.n_params
-    surgery = knobs.from_options(
-        ckpt.config, a.keep_only, a.steer_sae, a.steer_csv, a.steer_prompts, a.layer, a.feature, a.coeff,
-        prompts_vector=lambda layer: builder.steering_from_prompts(a.weights, a.seed, *a.steer_prompts, layer,
-                                                                   a.context, a.word_bytes))
-    book = builder.build_workbook(ckpt, a.prompt, a.context, a.word_bytes, surgery, a.lens)
-    # the engine's cached values are in every formula cell: Excel can show them without recalculating
-    write_book(book, out, full_calc_on_load=False, progress=_Progress("writing tab"))
-    size = out.stat().st_size / 1e6
-    print(f"wrote {out}: {len(book.sheets)} tabs, {n_params:,} weight cells, {size:,.1f} MB "
-          f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    from .commands import build
+    from .model.knobs import SurgeryRequest
+    request = SurgeryRequest(a.keep_only, a.steer_sae, a.steer_csv, tuple(a.steer_prompts) if a.steer_prompts else None,
+                             a.layer, a.feature, a.coeff)
+    o = BuildOptions(_weights(a), a.prompt, a.context, a.word_bytes, Path(a.out) if a.out else None, a.force,
+                     a.lens, request)
+    b = build.run(o, progress=_Progress("writing tab"))
+    print(f"wrote {b.out}: {b.tabs} tabs, {b.weight_cells:,} weight cells, {b.megabytes:,.1f} MB "
+          f"in {b.seconds:.1f} s", file=sys.stderr)
+
+
+def _weights(a) -> Weights:
+    return Weights(a.weights, a.seed, a.layers)
+
+
+def _output(a) -> Output:
+    return Output(Path(a.out) if a.out else None, a.in_place, a.force)
 
 
 class _Progress:
@@ -193,18 +135,6 @@ class _Progress:
         elif (decile := 10 * i // n) > self.shown:
             self.shown = decile
             print(f"{self.verb} {i}/{n}: {name}", file=sys.stderr, flush=True)
-
-
-def _slug(weights: str) -> str:
-    from pathlib import Path
-    return Path(weights).stem if Path(weights).exists() else weights.replace(":", "-")
-
-
-def _prompt_ids(prompt: str) -> list[int]:
-    ids = tokenizer.encode(prompt)
-    if not ids:
-        raise XlgptError("the prompt is empty: give --prompt TEXT with at least one character")
-    return ids
 
 
 def parser() -> argparse.ArgumentParser:
@@ -233,8 +163,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="PATH", help="the .xlsx to write (default: output/WEIGHTS-N.xlsx)")
     p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     g = p.add_argument_group("surgery (the Surgery tab's starting values; every one stays editable in the workbook)")
-    g.add_argument("--keep-only", metavar="COMPONENTS",
-                   help="switch off every head and MLP but these, e.g. mlp0,head9.1,head10.3,mlp9")
+    _keep_only_arg(g, "switch off every head and MLP but these, e.g. mlp0,head9.1,head10.3,mlp9")
     g.add_argument("--steer-sae", metavar="SAE", help="steer with a SAELens SAE's decoder row (with --feature): a "
                    "folder, or RELEASE/ID from the hub, e.g. gpt2-small-res-jb/blocks.2.hook_resid_pre")
     g.add_argument("--feature", type=int, metavar="F", help="the SAE feature for --steer-sae")
@@ -249,11 +178,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("recalc", help="evaluate every formula of a workbook and write the values back")
     p.add_argument("book")
-    p.add_argument("--set", action="append", metavar="REF=VALUE",
-                   help="edit a cell first: 'Sheet'!B7=0.5 or a defined name, Prompt=text (repeatable)")
-    p.add_argument("--out", metavar="PATH", help="write the recalculated workbook here")
-    p.add_argument("--in-place", action="store_true", help="overwrite BOOK")
-    p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    _set_arg(p, "edit a cell first: 'Sheet'!B7=0.5 or a defined name, Prompt=text (repeatable)")
+    _output_args(p, "write the recalculated workbook here", "overwrite BOOK")
     p.add_argument("--check", action="store_true", help="also compare every stage with the NumPy oracle")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_recalc)
@@ -263,17 +189,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("book")
     p.add_argument("--prompts", required=True, metavar="SOURCE",
                    help="a .jsonl or .csv file (prompt, optional expected), or a built-in set: days, ioi")
-    p.add_argument("--set", action="append", metavar="REF=VALUE",
-                   help="a knob to compare with the workbook as it is: 'Sheet'!B7=0.5, HeadGates(9,1)=0 (repeatable)")
-    p.add_argument("--keep-only", metavar="COMPONENTS",
-                   help="compare with every head and MLP off but these, e.g. mlp0,head9.1,head10.3,mlp9")
+    _set_arg(p, "a knob to compare with the workbook as it is: 'Sheet'!B7=0.5, HeadGates(9,1)=0 (repeatable)")
+    _keep_only_arg(p, "compare with every head and MLP off but these, e.g. mlp0,head9.1,head10.3,mlp9")
     p.add_argument("--json", action="store_true", help="print one JSON object: baseline, edited, summary")
     p.add_argument("--csv", metavar="PATH", help="also write the rows to a CSV file")
     p.add_argument("--write-tab", action="store_true",
                    help="add the results to the workbook as the Experiments tab (with --out PATH or --in-place)")
-    p.add_argument("--out", metavar="PATH", help="with --write-tab: write the workbook here")
-    p.add_argument("--in-place", action="store_true", help="with --write-tab: overwrite BOOK")
-    p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    _output_args(p, "with --write-tab: write the workbook here", "with --write-tab: overwrite BOOK")
     p.set_defaults(run=cmd_sweep)
 
     p = sub.add_parser("generate", help="append the predicted token and recalculate, N times")

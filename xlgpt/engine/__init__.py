@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..book import Book, Formulas
+from ..sheet.book import Book, Formulas
 from ..errors import XlgptError
 from .evaluator import CellByCell, Context, evaluate, value
 from .functions import UnsupportedFunction
@@ -16,7 +16,7 @@ from .names import parse_names
 from .parser import Name, Ref, parse
 from .scheduler import Group, schedule
 from .store import Store
-from ..cells import NA
+from ..sheet.cells import NA
 from .values import numeric_if_possible
 
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import refs
+from ..sheet import refs
 from .parser import ArrayConst, Binary, Bool, Call, Err, Name, Num, Ref, Str, Unary
-from ..cells import NAME, REF, VALUE
+from ..sheet.cells import NAME, REF, VALUE
 from .values import constant as _const
 from .values import numeric_if_possible as _compact
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .. import refs
+from ..sheet import refs
 from .evaluator import CellByCell, Context, RangeVal, evaluate, range_parts, value
 from .parser import Name, Ref
 from .operators import elementwise, numbers, to_number, to_text
-from ..cells import DIV0, NA, NUM, REF, VALUE, XlError, too_long
+from ..sheet.cells import DIV0, NA, NUM, REF, VALUE, XlError, too_long
 from .values import broadcast_inner, finish, is_error
 from .values import constant as _const
 from .values import numeric_if_possible as _compact_obj

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..cells import DIV0, NUM, VALUE, XlError, too_long
+from ..sheet.cells import DIV0, NUM, VALUE, XlError, too_long
 from .values import broadcast_inner, finish
 from .values import numeric_if_possible as _compact
 

@@ -7,8 +7,8 @@ the evaluator shifts the relative parts for each cell of a group.
 import re
 from dataclasses import dataclass
 
-from .. import refs
-from ..cells import ERROR_CODES, XlError
+from ..sheet import refs
+from ..sheet.cells import ERROR_CODES, XlError
 
 
 class FormulaError(ValueError):

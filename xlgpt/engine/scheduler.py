@@ -5,8 +5,8 @@ a row at a time; one that reads them every which way is split into single cells;
 
 from functools import lru_cache
 
-from .. import refs
-from ..book import Book, Formulas
+from ..sheet import refs
+from ..sheet.book import Book, Formulas
 from ..errors import XlgptError
 from .functions import FUNCTIONS
 from .parser import Call, FormulaError, Name, Ref, parse, walk as _walk

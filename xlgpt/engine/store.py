@@ -4,8 +4,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..book import Book, Formulas, Texts, Values
-from ..cells import written_values
+from ..sheet.book import Book, Formulas, Texts, Values
+from ..sheet.cells import written_values
 from .values import block_array
 
 
@@ -36,7 +36,7 @@ _TEXT_ARRAYS: "OrderedDict[int, tuple]" = OrderedDict()  # id(list) -> (the list
 
 def _text_array(data: list) -> np.ndarray:
     """block_array(data), remembered while the list is: a Texts block is never changed in place (an edit
-    gives it a new list, see recalc.apply), so the 50,257 words of the vocabulary convert once per process.
+    gives it a new list, see sheet/edits.apply), so the 50,257 words of the vocabulary convert once per process.
     The list is kept with its array, so its id cannot be reused by another list meanwhile."""
     hit = _TEXT_ARRAYS.get(id(data))
     if hit is not None and hit[0] is data:

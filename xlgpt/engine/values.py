@@ -7,7 +7,7 @@ non-finite result into an error value, so a NaN can mean nothing else.
 
 import numpy as np
 
-from ..cells import DIV0, ERROR_CODES, NA, NUM, XlError
+from ..sheet.cells import DIV0, ERROR_CODES, NA, NUM, XlError
 
 
 def from_python(v):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cells import parse_double
+from ..sheet.cells import parse_double
 from ..errors import XlgptError
 from .config import GPT2Config
 
@@ -117,11 +117,24 @@ def csv_vector(path: Path, n_embd: int) -> np.ndarray:
     return np.array(values)
 
 
-def from_options(cfg: GPT2Config, keep: str | None = None, steer_sae: str | None = None,
-                 steer_csv: str | None = None, steer_prompts=None, layer: int | None = None,
-                 feature: int | None = None, coeff: float = 1.0, prompts_vector=None) -> Knobs:
-    """The knobs that build's --keep-only and --steer-* options ask for. steer_prompts is a pair of prompts whose
-    difference steers; prompts_vector(layer) computes it (the workbook does, see workbook/builder.py)."""
+@dataclass(frozen=True)
+class SurgeryRequest:
+    """The knobs a build asks for: --keep-only, and one steering source (an SAE's decoder row, the difference of
+    two prompts' residual streams, or a CSV vector) at a block, times a coefficient."""
+    keep_only: str | None = None
+    steer_sae: str | None = None
+    steer_csv: str | None = None
+    steer_prompts: tuple[str, str] | None = None
+    layer: int | None = None
+    feature: int | None = None
+    coeff: float = 1.0
+
+
+def from_options(cfg: GPT2Config, request: SurgeryRequest, prompts_vector=None) -> Knobs:
+    """The knobs a request asks for. prompts_vector(layer) computes the difference of request.steer_prompts'
+    residual streams (the workbook does, see workbook/builder.py)."""
+    keep, steer_sae, steer_csv, steer_prompts = request.keep_only, request.steer_sae, request.steer_csv, request.steer_prompts
+    layer, feature, coeff = request.layer, request.feature, request.coeff
     if not math.isfinite(coeff):
         raise XlgptError(f"--coeff {coeff}: the steering coefficient must be a finite number")
     knobs = keep_only(keep, cfg) if keep else Knobs()

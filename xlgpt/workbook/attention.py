@@ -2,8 +2,8 @@
 head's scaled dot products, causally masked), .probs (their softmax), .z (each head's weighted values, gated),
 .c_proj (the output projection, gated)."""
 
-from .. import refs
-from ..book import Book, ColorScale, Texts
+from ..sheet import refs
+from ..sheet.book import Book, ColorScale, Texts
 from ..model.config import GPT2Config
 from .grid import FIRST_COL, HEADER_ROWS, Area, GridTab, grid_area, place, weight_area
 from .templates import stage

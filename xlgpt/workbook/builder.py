@@ -9,12 +9,12 @@ the defined names and the checks of what fits.
 import numpy as np
 
 from .. import engine
-from ..book import Book, Sheet
+from ..sheet.book import Book, Sheet
 from ..errors import XlgptError
 from ..model import tokenizer
 from ..model.checkpoint import Checkpoint
 from ..model.knobs import Knobs
-from ..refs import MAX_COLS, MAX_ROWS
+from ..sheet.refs import MAX_COLS, MAX_ROWS
 from . import attention, embed, mlp, names, residual, stages, start, tokenize, vocab
 from .grid import FIRST_COL
 

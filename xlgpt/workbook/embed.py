@@ -1,6 +1,6 @@
 """The embed tab: each position's token embedding plus its position embedding (templates/embed.toml)."""
 
-from ..book import Book
+from ..sheet.book import Book
 from ..model.config import GPT2Config
 from .grid import FIRST_COL, Area, GridTab, col_relative, grid_area, row_relative, weight_area
 from .templates import stage

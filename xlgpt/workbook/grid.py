@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import refs
-from ..book import Book, Formulas, Sheet, Texts, Values
+from ..sheet import refs
+from ..sheet.book import Book, Formulas, Sheet, Texts, Values
 from .templates import Template, stage
 
 HEADER_ROWS = 4  # title, equation, group labels, column indices

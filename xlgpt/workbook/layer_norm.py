@@ -1,7 +1,7 @@
 """A layer norm tab (ln_1, ln_2, ln_f, and each lens's ln_f): mean and std per position, then the normalised,
 scaled and shifted row (templates/layer_norm.toml)."""
 
-from ..book import Book, Texts
+from ..sheet.book import Book, Texts
 from ..model.config import GPT2Config
 from .grid import FIRST_COL, Area, GridTab, col_abs, grid_area, num, row_abs, weight_area
 from .templates import stage

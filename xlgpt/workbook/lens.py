@@ -5,8 +5,8 @@ the probability of the final prediction and the residual norm, with a chart of e
 
 import numpy as np
 
-from .. import refs
-from ..book import Book, Chart, ColorScale, Sheet, Texts, Values
+from ..sheet import refs
+from ..sheet.book import Book, Chart, ColorScale, Sheet, Texts, Values
 from ..model.config import GPT2Config
 from . import names
 from .grid import FIRST_COL, Area, place, titled, weight_area

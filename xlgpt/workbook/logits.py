@@ -3,8 +3,8 @@ the whole vocabulary, and the softmax."""
 
 import numpy as np
 
-from .. import refs
-from ..book import Book, Sheet, Texts, Values
+from ..sheet import refs
+from ..sheet.book import Book, Sheet, Texts, Values
 from ..model.config import GPT2Config
 from .grid import HEADER_ROWS, Area, place, titled, weight_area
 from .templates import stage

@@ -1,6 +1,6 @@
 """Block N's MLP (templates/mlp.toml): h.N.mlp.c_fc (up-projection), .gelu, .c_proj (down-projection, gated)."""
 
-from ..book import Book
+from ..sheet.book import Book
 from ..model.config import GPT2Config
 from .grid import FIRST_COL, Area, GridTab, grid_area, weight_area
 from .templates import stage

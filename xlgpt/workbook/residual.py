@@ -1,8 +1,8 @@
 """The residual stream's tabs (templates/residual.toml): h.N.resid_pre (the block's input plus its steering),
 h.N.resid_mid and h.N.resid_post (a stream plus what a sub-block adds)."""
 
-from .. import refs
-from ..book import Book
+from ..sheet import refs
+from ..sheet.book import Book
 from .grid import FIRST_COL, HEADER_ROWS, Area, GridTab, grid_area
 from .templates import stage
 

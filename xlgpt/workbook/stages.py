@@ -13,7 +13,7 @@ one entry here, whose `build` calls the module with what earlier stages left in 
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..book import Book
+from ..sheet.book import Book
 from ..model.config import GPT2Config
 from . import attention, embed, layer_norm, lens, logits, mlp, predict, residual, surgery, tokenize, vocab
 from .grid import Area

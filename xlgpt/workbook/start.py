@@ -3,7 +3,7 @@ the tabs (templates/start.toml)."""
 
 import numpy as np
 
-from ..book import Chart, Sheet, Texts, Values
+from ..sheet.book import Chart, Sheet, Texts, Values
 from . import names, stages
 from .grid import Area, place, titled
 from .templates import stage

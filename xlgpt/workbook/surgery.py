@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import refs
-from ..book import Book, Sheet, Texts, Values
+from ..sheet import refs
+from ..sheet.book import Book, Sheet, Texts, Values
 from ..errors import XlgptError
 from ..model.config import GPT2Config
 from ..model.knobs import Knobs, Steering

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import refs
-from ..book import Book, Sheet, Texts, Values
+from ..sheet import refs
+from ..sheet.book import Book, Sheet, Texts, Values
 from ..model import tokenizer
 from . import names, start
 from .grid import HEADER_ROWS, Area, place, titled

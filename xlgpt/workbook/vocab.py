@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..book import Book, Sheet, Texts, Values
+from ..sheet.book import Book, Sheet, Texts, Values
 from .grid import HEADER_ROWS, Area, titled
 from .templates import stage
 

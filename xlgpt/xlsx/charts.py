@@ -6,7 +6,7 @@ series refer to cells, so Excel and LibreOffice draw what the cells hold after e
 copy of those values is written: recalc rewrites cells without rewriting chart parts, and a cache would go stale.
 """
 
-from ..book import Chart, Sheet
+from ..sheet.book import Chart, Sheet
 from .relationships import DOC, rels_xml
 from .xml import DECLARATION, REL_NS, escape
 

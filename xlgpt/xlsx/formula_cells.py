@@ -14,7 +14,7 @@ double is no wider than double the caller falls back to repr.
 
 import numpy as np
 
-from ..cells import exponent_guess as _exponent_guess
+from ..sheet.cells import exponent_guess as _exponent_guess
 from .numbers import _D1, _D4, ROW_WIDTH as _ROW_WIDTH, _padded, _prefixes
 
 EXTENDED = np.finfo(np.longdouble).nmant >= 63

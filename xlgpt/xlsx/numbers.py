@@ -18,8 +18,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import refs
-from ..cells import CHUNK as _CHUNK, decimals, written_values
+from ..sheet import refs
+from ..sheet.cells import CHUNK as _CHUNK, decimals, written_values
 
 CELL_WIDTH = 29
 _TEMPLATE = np.frombuffer(b"<c><v>-0.00000000E+00</v></c>", dtype=np.uint8)

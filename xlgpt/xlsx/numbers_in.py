@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from ..cells import decimal_value as _value
+from ..sheet.cells import decimal_value as _value
 
 _SEP = re.compile(rb"</v></c>(?:</row><row[^>]*>)?<c[^>]*><v>")
 

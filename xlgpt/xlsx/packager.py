@@ -3,7 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..book import Book
+from ..sheet.book import Book
 from . import charts
 from .atomic import atomic_output
 from .contenttypes import content_types_xml

@@ -1,4 +1,5 @@
-"""Read an .xlsx into a Book: xlgpt's own workbooks, and the same after Excel or LibreOffice saved them.
+"""Read a package's sheets into Book blocks: xlgpt's own workbooks, and the same after Excel or LibreOffice saved
+them (package.py opens the package and walks its sheets).
 
 Dense numeric sheets (weight tabs) are parsed with one regular expression and NumPy. Every sheet read is
 remembered on disk by a digest of its stored bytes (sheet_cache.py), so an unchanged sheet is not parsed
@@ -6,24 +7,21 @@ again. Members are read through zipread.py: bounded, CRC-checked, no DTD. xlgpt'
 (xlsx shared formulas, or runs of cells whose formulas are the same relative to their position).
 """
 
-import posixpath
 import re
 import xml.etree.ElementTree as ET
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .. import refs
-from ..book import Book, Formulas, Sheet, Texts, Values
-from ..cells import ERROR_CODES, parse_double
+from ..sheet import refs
+from ..sheet.book import Formulas, Sheet, Texts, Values
+from ..sheet.cells import ERROR_CODES, parse_double
 from ..errors import XlgptError
-from ..formula_text import relative_key, shifted
-from ..parallel import ordered_map
+from ..sheet.formula_text import relative_key, shifted
+from ..sheet.parallel import ordered_map
 from . import sheet_cache
 from .numbers_in import parse_values, parse_values_at
-from .zipread import check_size, digest, inflate_xml, open_package, read_xml, release, stored_bytes
+from .zipread import check_size, digest, inflate_xml, read_xml, release, stored_bytes
 from .xml import unescape
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -39,57 +37,7 @@ class SheetSource:
     key: str  # its key in the sheet cache
 
 
-@dataclass
-class ReadBook:
-    book: Book
-    path: Path
-    sources: dict  # sheet name -> SheetSource
-    strings_key: str = "none"  # the shared strings' key in the sheet cache
-
-    def blocks_key(self, sheet_key: str) -> str:
-        return sheet_cache.blocks_key(sheet_key, self.strings_key)
-
-
-def read(path, use_cache: bool = True, progress=None) -> ReadBook:
-    """The workbook at `path`; progress(i, n, sheet_name) is called before each sheet is read."""
-    path = Path(path)
-    z = open_package(path)
-    use_cache = use_cache and sheet_cache.enabled()
-    with z:
-        names = set(z.namelist())
-        if "xl/workbook.xml" not in names:
-            raise XlgptError(f"{path}: not an .xlsx workbook (no xl/workbook.xml)")
-        wb = _xml(z, "xl/workbook.xml")
-        rels = {r.get("Id"): r.get("Target") for r in _xml(z, "xl/_rels/workbook.xml.rels")}
-        strings = _shared_strings(z) if "xl/sharedStrings.xml" in names else _Strings()
-        book, sources, upper = Book(), {}, {}
-        listed = list(wb.iter(NS + "sheet"))
-        for i, s in enumerate(listed, 1):
-            name = s.get("name")
-            if progress:
-                progress(i, len(listed), name)
-            target = rels.get(s.get(REL))
-            if not name or target is None:
-                raise XlgptError(f"{path}: sheet {name!r} has no part in xl/_rels/workbook.xml.rels; the workbook is damaged")
-            part = posixpath.normpath(target.lstrip("/") if target.startswith("/") else "xl/" + target)
-            if part not in names:
-                raise XlgptError(f"{path}: sheet {name!r} points to {part}, which the package does not hold; "
-                                 f"the workbook is damaged")
-            same = upper.setdefault(name.upper(), name)
-            if same is not name:  # Excel's sheet names are case-insensitive: 'S' and 's' are one name
-                raise XlgptError(f"{path}: two sheets are named {same!r} and {name!r}, one name to Excel; "
-                                 f"the workbook is damaged")
-            sheet, source = _read_sheet(z, name, part, strings, use_cache)
-            book.add(sheet)
-            sources[sheet.name] = source
-        for dn in wb.iter(NS + "definedName"):
-            if dn.get("localSheetId") is None and not dn.get("name", "").startswith("_xlnm."):
-                book.names[dn.get("name")] = dn.text or ""
-    sheet_cache.tidy()
-    return ReadBook(book, path, sources, strings.key)
-
-
-def _xml(z, name: str):
+def xml_part(z, name: str):
     """A small XML part as an ElementTree element: bounded, no DTD, one line when malformed."""
     try:
         return ET.fromstring(read_xml(z, name))
@@ -97,14 +45,14 @@ def _xml(z, name: str):
         raise XlgptError(f"{name}: not well-formed XML ({e}); the workbook is damaged") from None
 
 
-class _Strings(list):
+class Strings(list):
     """The shared strings, and their key in the sheet cache (the digest of the part's bytes)."""
     key = "none"
 
 
-def _shared_strings(z) -> _Strings:
-    out = _Strings()
-    for si in _xml(z, "xl/sharedStrings.xml").iter(NS + "si"):
+def shared_strings(z) -> Strings:
+    out = Strings()
+    for si in xml_part(z, "xl/sharedStrings.xml").iter(NS + "si"):
         out.append(unescape("".join(t.text or "" for t in si.iter(NS + "t"))))
     out.key = digest(stored_bytes(z, z.getinfo("xl/sharedStrings.xml")))
     return out
@@ -114,7 +62,7 @@ def _shared_strings(z) -> _Strings:
 
 
 
-def _read_sheet(z, name, part, strings, use_cache):
+def read_sheet(z, name, part, strings, use_cache):
     try:
         return _read_sheet_part(z, name, part, strings, use_cache)
     except XlgptError as e:

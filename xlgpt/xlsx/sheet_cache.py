@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..book import Formulas, Texts, Values
-from ..cells import ERROR_CODES, XlError
+from ..sheet.book import Formulas, Texts, Values
+from ..sheet.cells import ERROR_CODES, XlError
 from .atomic import process_alive, track, untrack
 from .zipread import digest
 

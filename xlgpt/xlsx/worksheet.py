@@ -8,14 +8,14 @@ from collections import defaultdict
 
 import numpy as np
 
-from .. import refs
-from ..book import Formulas, Sheet, Texts, Values
-from ..parallel import ordered_map
+from ..sheet import refs
+from ..sheet.book import Formulas, Sheet, Texts, Values
+from ..sheet.parallel import ordered_map
 from . import formula_cells
 from .numbers import rows_bytes
 from .sharedstrings import SharedStrings
 from .styles import STYLE_INDEX
-from ..cells import XlError
+from ..sheet.cells import XlError
 from .xml import DECLARATION, MAIN_NS, REL_NS, attr, escape, text_element
 
 ROW_CHUNK = 1024

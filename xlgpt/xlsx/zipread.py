@@ -27,7 +27,7 @@ import zipfile
 from isal import isal_zlib
 
 from ..errors import XlgptError
-from ..parallel import ordered_map
+from ..sheet.parallel import ordered_map
 
 _RATIO_FROM = 16 << 20  # small members may compress as well as they like: they cannot hurt
 

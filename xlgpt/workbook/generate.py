@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import engine, recalc
-from .errors import XlgptError
-from .model import tokenizer
+from .. import engine
+from ..sheet.edits import apply, parse_set
+from ..errors import XlgptError
+from ..model import tokenizer
 from .prediction import numbers
-from .workbook import names
+from . import names
 
 
 def generate(path: Path, n_tokens: int, temperature: float = 0.0, top_k: int = 0, seed: int = 0,
@@ -21,10 +22,10 @@ def generate(path: Path, n_tokens: int, temperature: float = 0.0, top_k: int = 0
         raise XlgptError(f"--temperature {temperature}: give 0 (greedy) or a positive number")
     if n_tokens < 0 or top_k < 0:
         raise XlgptError("--tokens and --top-k are counts: give 0 or more")
-    from .xlsx.reader import read
+    from ..xlsx.package import Package
     if not path.is_file():
         raise XlgptError(f"{path}: no such workbook")
-    book = read(path).book
+    book = Package.read(path).book
     if not {names.PROMPT, names.TOKEN_ERROR, names.NEXT_TOKEN_ID} <= book.names.keys():
         raise XlgptError(f"{path}: not an xlgpt workbook with its tokenizer in formulas (no {names.PROMPT}, "
                          f"{names.TOKEN_ERROR} or {names.NEXT_TOKEN_ID}): build it again with this xlgpt")
@@ -41,7 +42,7 @@ def generate(path: Path, n_tokens: int, temperature: float = 0.0, top_k: int = 0
         # the token's text goes onto the prompt, and the workbook's formulas tokenize it again
         text += tokenizer.token_text(nxt)
         write(tokenizer.token_text(nxt), end="", flush=True)
-        recalc.apply(book, recalc.parse_set(book, f"{names.PROMPT}={text}"))
+        apply(book, parse_set(book, f"{names.PROMPT}={text}"))
         engine.recalculate(book)
     write()
     return text

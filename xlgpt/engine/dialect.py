@@ -13,8 +13,8 @@ and fails on anything else. Two rules come from running Gnumeric, which computes
 
 import re
 
-from .engine.functions import FUNCTIONS as _ENGINE, NEWER
-from .engine.parser import Binary, Call, Num, Ref, Unary, parse, walk
+from .functions import FUNCTIONS as _ENGINE, NEWER
+from .parser import Binary, Call, Num, Ref, Unary, parse, walk
 
 # The engine's function table is the dialect; newer functions appear in files with the _xlfn. prefix.
 FUNCTIONS = frozenset(("_xlfn." + name) if name in NEWER else name for name in _ENGINE)

@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import XlgptError
+from xlgpt.errors import XlgptError
 
 # A profile that recalculates .xlsx on load (0: always; LibreOffice's default, 1, is never).
 _PROFILE = """<?xml version="1.0" encoding="UTF-8"?>

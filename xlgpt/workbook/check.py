@@ -3,13 +3,14 @@ stage by stage."""
 
 import numpy as np
 
-from . import engine, refs
-from .book import Book
-from .model import oracle
-from .model.checkpoint import config_from_shapes
-from .model.config import tensor_shapes
-from .workbook import names, surgery
-from .workbook.stages import position_results
+from .. import engine
+from ..sheet import refs
+from ..sheet.book import Book
+from ..model import oracle
+from ..model.checkpoint import config_from_shapes
+from ..model.config import tensor_shapes
+from . import names, surgery
+from .stages import position_results
 
 REL = 1e-9
 

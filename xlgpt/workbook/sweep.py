@@ -19,13 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import engine, recalc
-from .book import Book, Sheet, Texts
-from .cells import MAX_TEXT, too_long
-from .errors import XlgptError
-from .model import tokenizer
+from .. import engine
+from ..sheet.edits import apply, parse_set
+from ..sheet.book import Book, Sheet, Texts
+from ..sheet.cells import MAX_TEXT, too_long
+from ..errors import XlgptError
+from ..model import tokenizer
 from .prediction import prediction_and_logits
-from .workbook import names
+from . import names
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 # The days-of-week study: "If today is Monday, tomorrow is" -> " Tuesday", and two other phrasings of the same
@@ -135,7 +136,7 @@ class Sweep:
     def row(self, case: Case) -> dict:
         """The workbook's prediction for one prompt (its error, when the prompt does not fit); the Prompt cell
         is set back afterwards."""
-        undo = recalc.apply(self.book, recalc.parse_set(self.book, f"{names.PROMPT}={case.prompt}"))
+        undo = apply(self.book, parse_set(self.book, f"{names.PROMPT}={case.prompt}"))
         try:
             engine.recalculate(self.book, plan=self.plan)
             return self._read(case)
@@ -198,7 +199,7 @@ def knob_edits(book: Book, sets: list[str], keep_only: str | None) -> list[str]:
     attention gates stay 1)."""
     edits = list(sets)
     if keep_only:
-        from .model.knobs import keep_only as gates_for
+        from ..model.knobs import keep_only as gates_for
         if names.HEAD_GATES not in book.names:
             raise XlgptError("--keep-only: this workbook has no Surgery tab (HeadGates); build it again with this xlgpt")
         n_layer, n_head = engine.read_range(book, names.HEAD_GATES).shape
@@ -206,12 +207,12 @@ def knob_edits(book: Book, sets: list[str], keep_only: str | None) -> list[str]:
         edits += [f"{names.HEAD_GATES}({i},{j})={knobs.head_gates[i, j]:g}" for i in range(n_layer) for j in range(n_head)]
         edits += [f"{names.MLP_GATES}({i})={knobs.mlp_gates[i]:g}" for i in range(n_layer)]
         edits += [f"{names.ATTN_GATES}({i})={knobs.attn_gates[i]:g}" for i in range(n_layer)]
-    prompt = recalc.parse_set(book, f"{names.PROMPT}=x")
+    prompt = parse_set(book, f"{names.PROMPT}=x")
     for text in edits:  # every edit checked (set, then set back) before the first prompt is evaluated
-        e = recalc.parse_set(book, text)
+        e = parse_set(book, text)
         if (e.sheet, e.row, e.col) == (prompt.sheet, prompt.row, prompt.col):
             raise XlgptError(f"--set {text}: the sweep sets the prompt itself; give the prompts with --prompts")
-        recalc.apply(book, e)()
+        apply(book, e)()
     return edits
 
 
@@ -234,7 +235,7 @@ def sweep(book: Book, cases: list[Case], edits: list[str], progress=None, label:
         summary = {"baseline": base.summary()}
         if edits:
             for text in edits:  # each undo kept as soon as its edit is made
-                undo.append(recalc.apply(book, recalc.parse_set(book, text)))
+                undo.append(apply(book, parse_set(book, text)))
             edited = s.run("edited", cases, progress("edited") if progress else None)
             result["edited"] = edited.rows
             summary["edited"] = edited.summary()
@@ -334,7 +335,7 @@ def csv_rows(result: dict):
 
 def write_csv(path: Path, result: dict) -> None:
     """The rows of every run as CSV (UTF-8), through a temporary file renamed into place."""
-    from .xlsx.atomic import atomic_output
+    from ..xlsx.atomic import atomic_output
     with atomic_output(path) as f:
         text = io.TextIOWrapper(f, encoding="utf-8", newline="")
         w = csv.DictWriter(text, fieldnames=CSV_COLUMNS)
@@ -400,9 +401,9 @@ def write_tab(rb, dest: Path, result: dict, source: str, progress=None, still_so
     sheet = experiments_sheet(result, source, existing.name if existing else name)
     if existing is not None:
         existing.blocks = sheet.blocks
-        recalc.write_back(rb, dest, {existing.name}, progress=progress, still_source=still_source)
+        rb.save(dest, {existing.name}, progress=progress, still_source=still_source)
     else:
-        recalc.write_back(rb, dest, set(), progress=progress, still_source=still_source, added=[sheet])
+        rb.save(dest, set(), progress=progress, still_source=still_source, added=[sheet])
     return sheet.name
 
 

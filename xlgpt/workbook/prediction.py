@@ -5,11 +5,11 @@ import json
 
 import numpy as np
 
-from . import engine
-from .book import Book
-from .errors import XlgptError
-from .model import tokenizer
-from .workbook import names
+from .. import engine
+from ..sheet.book import Book
+from ..errors import XlgptError
+from ..model import tokenizer
+from . import names
 
 
 def prediction_json(token_ids, ids, probs, logits) -> dict:
