@@ -12,11 +12,12 @@ import pytest
 import tiktoken
 from tiktoken_ext.openai_public import r50k_pat_str
 
-from workbook_io import area, named, numbers
+from workbook_io import area, named, numbers, open_values
 import libreoffice
+from xlgpt import engine
 from xlgpt.sheet.cells import XlError, written_values
 from xlgpt.model import checkpoint, oracle, tokenizer
-from xlgpt.workbook import attention, builder, names
+from xlgpt.workbook import attention, builder, names, predict
 from xlgpt.workbook.stages import position_results, stage_name
 from xlgpt.xlsx.packager import write_book
 
@@ -47,6 +48,20 @@ def need_libreoffice():
         pytest.skip("LibreOffice (soffice) is not installed")
 
 
+def engine_and_libreoffice(book, folder, sheet="F", name="book.xlsx"):
+    """Every formula cell of `sheet` as the engine and LibreOffice compute it: (block, i, j, engine's value,
+    LibreOffice's value). The book is written, recalculated by the engine and by LibreOffice headless; each
+    test applies its own rules of agreement (the known differences it states)."""
+    need_libreoffice()
+    write_book(book, folder / name)
+    engine.recalculate(book)
+    lo = open_values(libreoffice.recalculate(folder / name, folder / "lo"))
+    for b in book.sheet(sheet).blocks:
+        theirs = area(lo, sheet, b.row, b.col, b.nrows, b.ncols)
+        for (i, j), ours in np.ndenumerate(b.values):
+            yield b, i, j, ours, theirs[i, j]
+
+
 def need_gnumeric():
     if shutil.which("ssconvert") is None:
         if os.environ.get("XLGPT_REQUIRE_LIBREOFFICE"):
@@ -65,7 +80,7 @@ class Built:
         write_book(builder.build_workbook(self.ckpt, PROMPT, n_ctx, lens=lens), self.path)
         as_written = {k: written_values(v) for k, v in self.ckpt.params.items()}
         self.ref = oracle.forward(as_written, self.ckpt.config, self.ids)
-        self.ref_top_ids, self.ref_top_probs = oracle.top_k(self.ref["logits"][-1], builder.TOP_K)
+        self.ref_top_ids, self.ref_top_probs = oracle.top_k(self.ref["logits"][-1], predict.TOP_K)
 
 
 def _grid(wb, where, n):

@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from helpers import cli
-from xlgpt.model import checkpoint, oracle
+from reference import hf_logits
 
 
 def test_tokenize_json():
@@ -16,17 +16,21 @@ def test_tokenize_json():
     assert "".join(out["tokens"]) == "Mike is quick. He moves"
 
 
-def test_predict_json_shape_and_values():
-    r = cli("predict", "--prompt", "Hello world", "--weights", "random:tiny", "--seed", "4", "--top", "3", "--json")
+def test_predict_equals_transformers(hf_tiny, hf_dir):
+    """predict on a checkpoint transformers saved: the top tokens, their logits and probabilities are
+    transformers' own (not the oracle's, which predict runs: a test of the code against itself)."""
+    import torch
+    r = cli("predict", "--prompt", "Hello world", "--weights", hf_dir, "--top", "3", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["token_ids"] == [15496, 995]
     assert [set(t) for t in out["top"]] == [{"id", "token", "prob", "logit"}] * 3
-    ckpt = checkpoint.load("random:tiny", seed=4)
-    logits = oracle.forward(ckpt.params, ckpt.config, [15496, 995])["logits"][-1]
-    assert out["top"][0]["id"] == int(np.argmax(logits))
-    probs = [t["prob"] for t in out["top"]]
-    assert probs == sorted(probs, reverse=True)
+    logits = hf_logits(hf_tiny, [15496, 995])[-1]
+    top = np.argsort(-logits, kind="stable")[:3]
+    probs = torch.softmax(torch.tensor(logits), dim=0).numpy()
+    assert [t["id"] for t in out["top"]] == top.tolist()
+    np.testing.assert_allclose([t["logit"] for t in out["top"]], logits[top], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose([t["prob"] for t in out["top"]], probs[top], rtol=1e-5, atol=1e-7)
 
 
 def test_errors_are_one_line():

@@ -7,10 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from helpers import need_libreoffice, same
-from workbook_io import area, open_values
+from helpers import engine_and_libreoffice, same
 from xlgpt import engine
-import libreoffice
 from xlgpt.sheet import refs
 from xlgpt.sheet.book import Book, Formulas, Sheet, Texts, Values
 from xlgpt.engine.functions import FUNCTIONS
@@ -121,14 +119,8 @@ def test_every_function_has_cases():
 
 @pytest.mark.libreoffice
 def test_every_function_equals_libreoffice(tmp_path):
-    need_libreoffice()
-    book = _book()
-    write_book(book, tmp_path / "functions.xlsx")
-    engine.recalculate(book)
-    lo = open_values(libreoffice.recalculate(tmp_path / "functions.xlsx", tmp_path / "lo"))
     mismatches = []
-    for b in book.sheet("F").blocks:
-        ours, theirs = b.values[0, 0], area(lo, "F", b.row, b.col, 1, 1)[0, 0]
+    for b, _, _, ours, theirs in engine_and_libreoffice(_book(), tmp_path, name="functions.xlsx"):
         if isinstance(theirs, str):  # control characters as the file escapes them (_x000C_); openpyxl keeps those
             theirs = re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), theirs)
         excuse = any(name + "(" in b.text for name in EXCUSED)

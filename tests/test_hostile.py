@@ -24,7 +24,7 @@ import pytest
 from openpyxl.worksheet.formula import ArrayFormula
 from safetensors.numpy import load_file, save_file
 
-from helpers import REFERENCE  # tiktoken with GPT-2's own pattern and ranks, offline
+from helpers import REFERENCE, need_libreoffice  # REFERENCE: tiktoken with GPT-2's own pattern and ranks, offline
 from workbook_io import named, numbers, open_values
 from xlgpt.workbook import names
 import libreoffice
@@ -749,10 +749,7 @@ def test_control_characters_round_trip_through_xlgpt_openpyxl_and_libreoffice(tm
     assert r.code == 0, r.err
     assert json.loads(r.out)["token_ids"] == expected
     assert xlgpt_prompt(out) == PROMPT_WITH_CONTROLS
-    if libreoffice.soffice() is None:
-        if os.environ.get("XLGPT_REQUIRE_LIBREOFFICE"):
-            pytest.fail("LibreOffice is required here but soffice is not on PATH")
-        pytest.skip("LibreOffice (soffice) is not installed")
+    need_libreoffice()
     saved = libreoffice.recalculate(out, tmp_path / "lo")
     # LibreOffice's cells keep line breaks as LF only: it reads the CR and CR LF (&#13;) as LF, tokenizes
     # that, and saves it as &#10;. The rest (\x01, the literal _x0041_) comes back as typed, and xlgpt reads

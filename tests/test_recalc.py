@@ -145,5 +145,5 @@ def test_recalc_keeps_the_charts(tiny, tmp_path):
     assert "xl/charts/chart1.xml" in parts and "xl/drawings/drawing1.xml" in parts
     assert all(before.read(n) == after.read(n) for n in parts)
     assert b'<drawing r:id="rId1"/>' in after.read("xl/worksheets/sheet1.xml")
-    from xlgpt.workbook import builder, start
-    assert start.top_area(builder.TOP_K, 2).ref().encode() in after.read("xl/charts/chart1.xml")
+    from xlgpt.workbook import predict, start
+    assert start.top_area(predict.TOP_K, 2).ref().encode() in after.read("xl/charts/chart1.xml")

@@ -15,7 +15,7 @@ from xlgpt.sheet.cells import written_values
 from xlgpt.model import checkpoint, oracle, tokenizer
 from xlgpt.model.knobs import keep_only
 from xlgpt.workbook.sweep import SETS, load_cases
-from xlgpt.workbook import builder, names
+from xlgpt.workbook import builder, names, predict
 from xlgpt.xlsx.packager import write_book
 
 REL = 1e-9
@@ -46,7 +46,7 @@ def test_sweep_equals_the_oracle_and_transformers_with_and_without_knobs(hf_book
             ids = tokenizer.encode_ordinary(case.prompt)
             assert row["error"] is None and row["token_ids"] == ids
             logits = oracle.forward(as_written, ckpt.config, ids, k)["logits"][-1]
-            top_ids, top_probs = oracle.top_k(logits, builder.TOP_K)
+            top_ids, top_probs = oracle.top_k(logits, predict.TOP_K)
             assert [t["id"] for t in row["top"]] == top_ids.tolist(), (label, case.prompt)
             np.testing.assert_allclose([t["prob"] for t in row["top"]], top_probs, rtol=REL, atol=0)
             np.testing.assert_allclose([t["logit"] for t in row["top"]], logits[top_ids], rtol=REL,

@@ -10,14 +10,13 @@ import numpy as np
 
 from ..sheet.book import Book, Formulas
 from ..errors import XlgptError
-from .evaluator import CellByCell, Context, evaluate, value
-from .functions import UnsupportedFunction
+from .evaluator import Context, UnsupportedFunction, evaluate, value
 from .names import parse_names
 from .parser import Name, Ref, parse
 from .scheduler import Group, schedule
 from .store import Store
 from ..sheet.cells import NA
-from .values import numeric_if_possible
+from .values import CellByCell, numeric_if_possible
 
 
 def _cells(book: Book, target: str) -> Ref:

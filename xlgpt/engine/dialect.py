@@ -13,7 +13,7 @@ and fails on anything else. Two rules come from running Gnumeric, which computes
 
 import re
 
-from .functions import FUNCTIONS as _ENGINE, NEWER
+from .functions import FUNCTIONS as _ENGINE, NEWER, scalar
 from .parser import Binary, Call, Num, Ref, Unary, parse, walk
 
 # The engine's function table is the dialect; newer functions appear in files with the _xlfn. prefix.
@@ -45,9 +45,8 @@ def nesting(formula: str) -> int:
 
 
 # Functions of one value per argument: given a range outside an array formula, a spreadsheet intersects it
-SCALAR = frozenset({"ABS", "EXP", "LN", "LOG", "LOG10", "SQRT", "TANH", "INT", "ROUND", "SIGN", "MOD", "POWER",
-                    "ISNUMBER", "LEN", "LEFT", "MID", "RIGHT", "UNICODE", "UNICHAR", "NOT", "IF", "IFERROR",
-                    "CONCATENATE"})
+# (derived from the function table's argument modes)
+SCALAR = frozenset(name for name in _ENGINE if scalar(name))
 
 
 def not_portable(formula: str, array: bool) -> list[str]:

@@ -6,20 +6,26 @@ over the sheet (a strided view, no copy). Outside an array formula, a range wher
 implicitly intersected with the formula's row or column, as Excel and LibreOffice do.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..errors import XlgptError
 from ..sheet import refs
 from .parser import ArrayConst, Binary, Bool, Call, Err, Name, Num, Ref, Str, Unary
 from ..sheet.cells import NAME, REF, VALUE
+from .functions import FUNCTIONS
+from .operators import binary, unary
+from .values import CellByCell, broadcast_inner, is_error
 from .values import constant as _const
 from .values import numeric_if_possible as _compact
 
 
-class CellByCell(Exception):
-    """The group cannot be evaluated as one operation (a range whose size changes from cell to cell)."""
+class UnsupportedFunction(Exception):
+    def __init__(self, name):
+        super().__init__(name)
+        self.name = name
 
 
 @dataclass
@@ -57,13 +63,10 @@ def evaluate(node, ctx: Context):
         # a reference, a constant or a formula (names within it already replaced: engine/names.py)
         return _const(NAME) if target is None else evaluate(target, ctx)
     if isinstance(node, Unary):
-        from .operators import unary
         return unary(node.op, value(evaluate(node.arg, ctx), ctx))
     if isinstance(node, Binary):
-        from .operators import binary
         return binary(node.op, value(evaluate(node.left, ctx), ctx), value(evaluate(node.right, ctx), ctx))
     if isinstance(node, Call):
-        from .functions import run_function
         return run_function(node, ctx)
     if isinstance(node, ArrayConst):
         a = np.array(node.rows, dtype=object)
@@ -176,8 +179,122 @@ def _clipped(ctx: Context, r0: int, c0: int, h: int, w: int, R: int, C: int):
     h = max(1, min(h, last_r - r0))
     w = max(1, min(w, last_c - c0))
     if (h + R - 1) * (w + C - 1) > MAX_CELLS:
-        from ..errors import XlgptError
         where = refs.qualified(ctx.sheet, refs.cell(ctx.row, ctx.col))
         raise XlgptError(f"{where}: a reference spans {(h + R - 1) * (w + C - 1):,} cells that hold data, more "
                          f"than the {MAX_CELLS:,} xlgpt evaluates at once; narrow the range")
     return h, w
+
+
+# ---- calls: arity, argument modes, error propagation (the function table is functions/) --------------------
+
+def run_function(node, ctx: Context):
+    fn = FUNCTIONS.get(node.name)
+    if fn is None:
+        raise UnsupportedFunction(node.name)
+    if node.name == "SUM" and len(node.args) == 1 and isinstance(node.args[0], Ref):
+        running = _running_sum(node.args[0], ctx)
+        if running is not None:
+            return running
+    n = len(node.args)
+    if n < fn.min_args or (fn.max_args is not None and n > fn.max_args):
+        return _const(VALUE)
+    args = []
+    for i, a in enumerate(node.args):
+        mode = fn.modes[min(i, len(fn.modes) - 1)]
+        parts = range_parts(_as_ref(a, ctx), ctx) if node.name in BY_PARTS else None
+        if parts is not None:
+            args.extend(parts)  # a large fixed range: the blocks it holds, as arguments of their own
+        elif a is None:
+            args.append(None)
+        elif mode == "force":
+            v = evaluate(a, replace(ctx, array_mode=True))
+            args.append(v.data if isinstance(v, RangeVal) else v)
+        elif mode == "array":
+            v = evaluate(a, ctx)
+            args.append(v.data if isinstance(v, RangeVal) else v)
+        else:
+            args.append(value(evaluate(a, ctx), ctx))
+    missing = (fn.max_args or 0) - n  # optional arguments left out take their declared defaults
+    if fn.defaults and missing > 0:
+        args += [np.full((1, 1, 1, 1), float(d)) for d in fn.defaults[len(fn.defaults) - missing:]]
+    if fn.errors == "own" or not any(a is not None and a.dtype == object for a in args):
+        return fn.impl(*args)  # a float64 block holds no error
+    masks = [None if a is None else is_error(a) for a in args]
+    if not any(m is not None and m.any() for m in masks):
+        return fn.impl(*args)
+    clean = [a if m is None or not m.any() else np.where(m, None, a) for a, m in zip(args, masks)]
+    result = fn.impl(*clean)
+    if fn.errors == "each":
+        return _each_error(result, args)
+    return _any_error(result, args, masks)
+
+
+# Reductions whose value over a range is their value over the range's parts taken as separate arguments:
+# over a large range they read the blocks that hold cells, never the empty area (evaluator.range_parts)
+BY_PARTS = frozenset({"SUM", "COUNT", "AVERAGE", "MAX", "MIN"})
+
+
+def _as_ref(a, ctx):
+    """The reference an argument is, through a defined name; None for anything else."""
+    if isinstance(a, Name):
+        a = ctx.names.get(a.name) or ctx.names.get(a.name.upper())
+    return a if isinstance(a, Ref) else None
+
+
+def _each_error(result, args):
+    """Where an argument holds an error (the first argument that does), that error. The masks are taken
+    after broadcasting, which pads arguments of other sizes with #N/A, as the implementation saw them."""
+    shaped = broadcast_inner(result, *[a for a in args if a is not None])
+    out = np.array(shaped[0], dtype=object)
+    taken = np.zeros(out.shape, dtype=bool)
+    for a in shaped[1:]:
+        m = np.broadcast_to(is_error(a), out.shape) & ~taken
+        out[m] = np.broadcast_to(a, out.shape)[m]
+        taken |= m
+    return out
+
+
+def _any_error(result, args, masks):
+    """Per group cell, the first error of any argument (in order, then row by row) is the whole result."""
+    firsts = []
+    for a, m in zip(args, masks):
+        if a is None or not m.any():
+            continue
+        first = np.empty(a.shape[:2], dtype=object)
+        for i, j in np.ndindex(*a.shape[:2]):
+            hits = np.flatnonzero(m[i, j])
+            first[i, j] = a[i, j].flat[hits[0]] if hits.size else None
+        firsts.append(first)
+    shape = np.broadcast_shapes(result.shape[:2], *(f.shape for f in firsts))
+    out = np.array(np.broadcast_to(result, shape + result.shape[2:]), dtype=object)
+    taken = np.zeros(shape, dtype=bool)
+    for f in firsts:
+        f = np.broadcast_to(f, shape)
+        for i, j in zip(*np.nonzero((f != None) & ~taken)):  # noqa: E711 (elementwise on objects)
+            out[i, j] = f[i, j]
+            taken[i, j] = True
+    return _compact(out)
+
+
+def _running_sum(ref: Ref, ctx: Context):
+    """SUM over a range from a fixed row to a row that moves with the cell ($F$5:F9, a running total) for a
+    group of rows at once, by cumulative sums; None when the range is not like that or holds non-numbers."""
+    if ref.abs_r0 == ref.abs_r1 or ctx.nrows == 1 or (ctx.ncols > 1 and not (ref.abs_c0 and ref.abs_c1)):
+        return None
+    sheet = ref.sheet if ref.sheet is not None else ctx.sheet
+    if not ctx.store.has_sheet(sheet):
+        return None
+    i = np.arange(ctx.nrows)
+    a = ref.r0 + (0 if ref.abs_r0 else ctx.shift_r) + (0 if ref.abs_r0 else i)
+    b = ref.r1 + (0 if ref.abs_r1 else ctx.shift_r) + (0 if ref.abs_r1 else i)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    c0 = ref.c0 + (0 if ref.abs_c0 else ctx.shift_c)
+    c1 = ref.c1 + (0 if ref.abs_c1 else ctx.shift_c)
+    top, bottom = int(lo.min()), int(hi.max())
+    if top < 0 or c0 < 0 or bottom >= refs.MAX_ROWS or c1 >= refs.MAX_COLS:
+        return None
+    region = ctx.store.region(sheet, top, c0, bottom - top + 1, c1 - c0 + 1)
+    if region.dtype != np.float64:
+        return None  # text, booleans or errors: SUM's own rules, cell by cell
+    totals = np.concatenate([[0.0], np.cumsum(np.nansum(region, axis=1))])
+    return (totals[hi - top + 1] - totals[lo - top]).reshape(-1, 1, 1, 1)

@@ -85,3 +85,8 @@ def broadcast_inner(*arrays):
         padded[:, :, :src.shape[2], :src.shape[3]] = src
         out.append(padded)
     return out
+
+
+class CellByCell(Exception):
+    """The group cannot be evaluated as one operation (a range whose size changes from cell to cell, INDEX
+    asked for a whole row of some cells): the evaluator takes its cells one at a time."""

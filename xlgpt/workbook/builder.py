@@ -18,7 +18,6 @@ from ..sheet.refs import MAX_COLS, MAX_ROWS
 from . import attention, embed, mlp, names, residual, stages, start, tokenize, vocab
 from .grid import FIRST_COL
 
-TOP_K = 10
 WORD_BYTES = 24  # bytes per word (pre-token) the tokenizer's BPE takes; the longest English words fit
 
 
@@ -64,7 +63,7 @@ def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int =
     book.names.update({stages.stage_name(tab): area.ref() for tab, area in b.results.items()})
     model = [ckpt.source, f"{cfg.n_layer} layers, {cfg.n_head} heads, width {cfg.n_embd}, vocabulary {cfg.n_vocab}",
              f"{ckpt.n_params:,} cells in {len(ckpt.params)} weight tabs"]
-    start.start_tab(start_sheet, prompt, f"{n_ctx} tokens, {word_bytes} bytes a word", top, model)
+    start.start_tab(start_sheet, prompt, f"{n_ctx} tokens, {word_bytes} bytes a word", top, model, stages.tour())
     return book
 
 

@@ -7,6 +7,7 @@ from .grid import HEADER_ROWS, Area, place, titled
 from .templates import stage
 
 TAB = "predict"
+TOP_K = 10  # the top tokens the predict tab lists
 COLUMNS = ["rank", "prob", "id", "token", "logit"]
 
 

@@ -118,8 +118,7 @@ def _logits(b: Build) -> None:
 
 
 def _predict(b: Build) -> None:
-    from .builder import TOP_K
-    b.shared["top"] = predict.predict_tab(b.book, b.shared["logits"], b.shared["probs"], b.vocab, TOP_K)
+    b.shared["top"] = predict.predict_tab(b.book, b.shared["logits"], b.shared["probs"], b.vocab, predict.TOP_K)
 
 
 def _lens(b: Build) -> None:

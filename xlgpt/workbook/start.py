@@ -4,7 +4,7 @@ the tabs (templates/start.toml)."""
 import numpy as np
 
 from ..sheet.book import Chart, Sheet, Texts, Values
-from . import names, stages
+from . import names
 from .grid import Area, place, titled
 from .templates import stage
 
@@ -22,9 +22,11 @@ def top_area(k: int, column: int) -> Area:
     return Area(TAB, TOP_ROW, column, k, 1)
 
 
-def start_tab(s: Sheet, prompt: str, capacity: str, top: dict[str, Area], model: list[str]) -> None:
+def start_tab(s: Sheet, prompt: str, capacity: str, top: dict[str, Area], model: list[str],
+              tour: list[tuple[str, str]]) -> None:
     """s: the Start sheet (added first, filled last); capacity: the workbook's limits in words; top: the
-    predict tab's columns; model: the lines that describe the checkpoint."""
+    predict tab's columns; model: the lines that describe the checkpoint; tour: (tab, what it shows) in the
+    tabs' order (the stage registry's)."""
     t = stage("start")
     k = top["id"].nrows
     titled(s, t["start"])
@@ -51,7 +53,7 @@ def start_tab(s: Sheet, prompt: str, capacity: str, top: dict[str, Area], model:
     s.add(Texts(row, 1, [[line] for line in model]))
     row += 4
     s.add(Texts(row, 0, [["Tour"]], style="bold"))
-    for i, (tab, what) in enumerate(stages.tour(), 1):  # the registry's order, which is the tabs' order
+    for i, (tab, what) in enumerate(tour, 1):
         s.add(Texts(row + i, 0, [[tab]], style="link"))
         s.add(Texts(row + i, 1, [[what]]))
         s.links.append((row + i, 0, Area(tab, 0, 0, 1, 1).first(), tab))
