@@ -344,9 +344,23 @@ def test_cache_entries_are_data_never_code_and_an_altered_entry_is_ignored(tiny,
     assert after["check"] == "ok" and after["top"] == before["top"]
 
 
+def _small_book(path: Path) -> Path:
+    """A workbook of a numbers tab and a formula tab: every kind of cache entry, in a fraction of a second."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "W"
+    for i in range(1, 21):
+        ws.append([i * 0.5, -i, i / 3])
+    f = wb.create_sheet("F")
+    f["A1"], f["A2"] = "=SUM(W!A1:C20)", '="total"'
+    wb.save(path)
+    return path
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="making a folder another user's needs root")
-def test_cache_folder_of_another_user_or_writable_by_others_is_not_used(tiny, tmp_path):
+def test_cache_folder_of_another_user_or_writable_by_others_is_not_used(tmp_path):
     """As ssh and pip treat their folders: one warning line, the run goes on without the cache."""
+    book = _small_book(tmp_path / "small.xlsx")
     cases = {"others": (0o777, None), "owner": (0o700, 65534)}
     for case, (mode, owner) in cases.items():
         cache = tmp_path / case
@@ -354,22 +368,26 @@ def test_cache_folder_of_another_user_or_writable_by_others_is_not_used(tiny, tm
         os.chmod(cache, mode)
         if owner is not None:
             os.chown(cache, owner, owner)
-        r = xlgpt("recalc", tiny, "--out", tmp_path / f"{case}.xlsx", env={"XLGPT_CACHE": str(cache)})
+        r = xlgpt("recalc", book, "--out", tmp_path / f"{case}.xlsx", env={"XLGPT_CACHE": str(cache)})
         assert r.code == 0, r.err
         warnings = [l for l in r.message.splitlines() if "warning" in l]
         assert len(warnings) == 1 and str(cache) in warnings[0], r.err
         assert ("writable by group or others" if owner is None else "another user") in warnings[0]
         assert not list((cache / "sheets").iterdir())  # nothing was written there
+    r = xlgpt("recalc", book, "--out", tmp_path / "private.xlsx", env={"XLGPT_CACHE": str(tmp_path / "private")})
+    assert r.code == 0 and "warning" not in r.err, r.err
+    assert list((tmp_path / "private" / "sheets").iterdir())  # a private folder is used: the test can fail
 
 
 @pytest.mark.parametrize("case", ["file", "unwritable"])
-def test_a_cache_that_cannot_be_used_costs_time_never_the_run(tiny, tmp_path, case):
+def test_a_cache_that_cannot_be_used_costs_time_never_the_run(tmp_path, case):
+    book = _small_book(tmp_path / "small.xlsx")
     cache = tmp_path / "cache"
     if case == "file":
         cache.write_text("not a folder")
     else:
         cache.mkdir(mode=0o500)
-    r = xlgpt("recalc", tiny, "--out", tmp_path / "out.xlsx", "--check", env={"XLGPT_CACHE": str(cache)})
+    r = xlgpt("recalc", book, "--out", tmp_path / "out.xlsx", env={"XLGPT_CACHE": str(cache)})
     assert r.code == 0, r.err
     assert len([l for l in r.message.splitlines() if "warning" in l]) <= 1
     assert (tmp_path / "out.xlsx").is_file()
@@ -976,8 +994,10 @@ def test_sweep_never_replaces_a_users_own_experiments_tab(tiny, tmp_path):
     book = tmp_path / "notes.xlsx"
     rb = Package.read(tiny, use_cache=False)
     rb.save(book, set(), added=[Sheet("Experiments", [Texts(0, 0, [["my notes"], ["keep me"]])])])
+    prompts = tmp_path / "one.jsonl"
+    prompts.write_text('{"prompt": "If today is Monday, tomorrow is", "expected": " Tuesday"}\n')
     for _ in range(2):
-        r = xlgpt("sweep", book, "--prompts", "days", "--write-tab", "--in-place")
+        r = xlgpt("sweep", book, "--prompts", prompts, "--write-tab", "--in-place")
         assert r.code == 0, r.err
         assert "Experiments 2" in r.err and "left as it was" in r.err
     wb = openpyxl.load_workbook(book, read_only=True)
