@@ -145,7 +145,10 @@ def _weights(b: Build) -> None:
         weight_tab(b.book, name, tensor)
 
 
-_D = lambda fn: (lambda cfg, n, tab: fn(tab, n, cfg.n_embd))  # noqa: E731 (an area n_embd wide)
+def _n_embd_wide(out_area):
+    """A module's out_area(tab, n_ctx, width) as a Result's area: the residual stream's width."""
+    return lambda cfg, n, tab: out_area(tab, n, cfg.n_embd)
+
 
 # ---- the registry ---------------------------------------------------------------------------------------------
 
@@ -162,7 +165,7 @@ STAGES = (
     Stage("resid_pre", _resid_pre, block=True,
           tour=(("h.0.resid_pre", "the residual stream entering block 0, with its steering (every block h.N has "
                                   "these tabs)"),),
-          results=(Result("h.{layer}.resid_pre", _D(residual.out_area)),)),
+          results=(Result("h.{layer}.resid_pre", _n_embd_wide(residual.out_area)),)),
     Stage("ln_1", _ln_1, block=True, tour=(("h.0.ln_1", "block 0, layer norm 1"),),
           results=(Result("h.{layer}.ln_1", lambda cfg, n, tab: layer_norm.out_area(tab, cfg, n)),)),
     Stage("attention", _attention, block=True, tour=(
@@ -175,7 +178,7 @@ STAGES = (
                    Result("h.{layer}.attn.z", lambda cfg, n, tab: attention.out_area(tab, cfg, n)),
                    Result("h.{layer}.attn.c_proj", lambda cfg, n, tab: attention.out_area(tab, cfg, n)))),
     Stage("resid_mid", _resid_mid, block=True, tour=(("h.0.resid_mid", "residual stream after attention"),),
-          results=(Result("h.{layer}.resid_mid", _D(residual.out_area)),)),
+          results=(Result("h.{layer}.resid_mid", _n_embd_wide(residual.out_area)),)),
     Stage("ln_2", _ln_2, block=True, tour=(("h.0.ln_2", "layer norm 2"),),
           results=(Result("h.{layer}.ln_2", lambda cfg, n, tab: layer_norm.out_area(tab, cfg, n)),)),
     Stage("mlp", _mlp, block=True, tour=(
@@ -184,9 +187,9 @@ STAGES = (
         ("h.0.mlp.c_proj", "MLP down-projection")),
           results=(Result("h.{layer}.mlp.c_fc", lambda cfg, n, tab: mlp.out_area(tab, n, 4 * cfg.n_embd)),
                    Result("h.{layer}.mlp.gelu", lambda cfg, n, tab: mlp.out_area(tab, n, 4 * cfg.n_embd)),
-                   Result("h.{layer}.mlp.c_proj", _D(mlp.out_area)))),
+                   Result("h.{layer}.mlp.c_proj", _n_embd_wide(mlp.out_area)))),
     Stage("resid_post", _resid_post, block=True, tour=(("h.0.resid_post", "residual stream after the block"),),
-          results=(Result("h.{layer}.resid_post", _D(residual.out_area)),)),
+          results=(Result("h.{layer}.resid_post", _n_embd_wide(residual.out_area)),)),
     Stage("ln_f", _ln_f, tour=(("ln_f", "final layer norm"),),
           results=(Result("ln_f", lambda cfg, n, tab: layer_norm.out_area(tab, cfg, n)),)),
     Stage("logits", _logits, tour=((logits.TAB, "scores over the whole vocabulary at the last prompt position"),)),

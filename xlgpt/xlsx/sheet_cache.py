@@ -198,17 +198,21 @@ def _array(body, spec) -> np.ndarray:
     return np.frombuffer(body, dtype="<f8", count=rows * cols, offset=offset).reshape(rows, cols)
 
 
-def load_array(k: str):
-    """A weight tab's numbers (read-only, mapped from the entry), or None."""
+def _load(k: str, suffix: str, kind: str):
+    """(header, body) of the entry of key k when the cache is in use and the entry is there, sealed and of
+    this kind; else None."""
     if not enabled():
         return None
-    opened = _open(folder() / f"{k}.arr", k)
-    if opened is None:
+    opened = _open(folder() / f"{k}{suffix}", k)
+    return opened if opened is not None and opened[0].get("kind") == kind else None
+
+
+def load_array(k: str):
+    """A weight tab's numbers (read-only, mapped from the entry), or None."""
+    opened = _load(k, ".arr", "array")
+    if opened is None or len(opened[0]["arrays"]) != 1:
         return None
-    header, body = opened
-    if header.get("kind") != "array" or len(header["arrays"]) != 1:
-        return None
-    return _array(body, header["arrays"][0])
+    return _array(opened[1], opened[0]["arrays"][0])
 
 
 def remember_array(k: str, data: np.ndarray) -> None:
@@ -217,15 +221,11 @@ def remember_array(k: str, data: np.ndarray) -> None:
 
 def load_blocks(k: str):
     """A formula tab's blocks as the reader made them (formulas without values), or None."""
-    if not enabled():
-        return None
-    opened = _open(folder() / f"{k}.blocks", k)
+    opened = _load(k, ".blocks", "blocks")
     if opened is None:
         return None
     header, body = opened
     try:
-        if header.get("kind") != "blocks":
-            return None
         return [_block(b, body, header["arrays"]) for b in header["blocks"]]
     except (ValueError, TypeError, KeyError, IndexError):
         return None
@@ -296,13 +296,8 @@ def _block(b: dict, body, arrays: list):
 
 
 def load_digest(k: str):
-    if not enabled():
-        return None
-    opened = _open(folder() / f"{k}.values", k)
-    if opened is None:
-        return None
-    header = opened[0]
-    value = header.get("values") if header.get("kind") == "values" else None
+    opened = _load(k, ".values", "values")
+    value = opened[0].get("values") if opened is not None else None
     return value if type(value) is str else None
 
 
