@@ -38,7 +38,7 @@ def values_only(sheet: Sheet) -> Sheet:
                 freeze=sheet.freeze, charts=list(sheet.charts), fit_to_page=True)
     for b in sheet.blocks:
         if isinstance(b, Formulas):
-            v = b.values
+            v = sheet.computed[b]
             if v.dtype == np.float64:
                 out.add(Values(b.row, b.col, v, style=b.style))
             else:

@@ -56,9 +56,10 @@ def engine_and_libreoffice(book, folder, sheet="F", name="book.xlsx"):
     write_book(book, folder / name)
     engine.recalculate(book)
     lo = open_values(libreoffice.recalculate(folder / name, folder / "lo"))
+    computed = book.sheet(sheet).computed
     for b in book.sheet(sheet).blocks:
         theirs = area(lo, sheet, b.row, b.col, b.nrows, b.ncols)
-        for (i, j), ours in np.ndenumerate(b.values):
+        for (i, j), ours in np.ndenumerate(computed[b]):
             yield b, i, j, ours, theirs[i, j]
 
 

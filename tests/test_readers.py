@@ -48,7 +48,7 @@ def test_readers_see_the_weights_and_the_engines_values(tiny_read, reader):
         for b in blocks:
             for i in range(b.nrows):
                 for j in range(b.ncols):
-                    want = b.values[i, j]
+                    want = sheet.computed[b][i, j]
                     r, c = b.row + i, b.col + j
                     got = rows[r][c] if r < len(rows) and c < len(rows[r]) else None
                     if isinstance(want, (float, np.floating)):

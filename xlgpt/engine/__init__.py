@@ -44,7 +44,7 @@ class Plan:
     often as the book's constants change (a sweep over prompts: the formulas stay, the prompt changes)."""
     groups: list[Group]
     names: dict
-    blocks: list[Formulas]  # the blocks whose values a run sets
+    blocks: list[tuple[str, Formulas]]  # (sheet, block) of the blocks whose values a run sets
 
 
 def make_plan(book: Book, needed: list[str] | None = None) -> Plan:
@@ -59,13 +59,13 @@ def make_plan(book: Book, needed: list[str] | None = None) -> Plan:
     for g in groups:
         if id(g.block) not in seen:
             seen.add(id(g.block))
-            blocks.append(g.block)
+            blocks.append((g.sheet, g.block))
     return Plan(groups, names, blocks)
 
 
 def recalculate(book: Book, progress=None, plan: Plan | None = None) -> None:
-    """Evaluate every formula block of the book (or those of `plan`, made for this book) and store the
-    results in its `values`.
+    """Evaluate every formula block of the book (or those of `plan`, made for this book) and keep the results
+    in each block's sheet's `computed`.
 
     progress(i, n, sheet_name) is called before each group of cells is evaluated."""
     todo = plan if plan is not None else make_plan(book)
@@ -74,8 +74,9 @@ def recalculate(book: Book, progress=None, plan: Plan | None = None) -> None:
         if progress:
             progress(i, len(todo.groups), g.sheet)
         _evaluate(g, store, todo.names)
-    for b in todo.blocks:
-        b.values = store.arrays[id(b)]
+    sheets = {s.name: s for s in book.sheets}
+    for name, b in todo.blocks:
+        sheets[name].computed[b] = store.arrays[id(b)]
 
 
 def _evaluate(g: Group, store: Store, names: dict) -> None:
@@ -89,7 +90,7 @@ def _evaluate(g: Group, store: Store, names: dict) -> None:
         if b.kind == "array":
             ctx = Context(store, g.sheet, b.row, b.col, 1, 1, 0, 0, True, names)
             result = value(evaluate(g.tree, ctx), ctx)
-            store.set_result(b, _fit(result[0, 0], b.nrows, b.ncols))
+            store.set_result(g.sheet, b, _fit(result[0, 0], b.nrows, b.ncols))
             return
         ctx = Context(store, g.sheet, g.row, g.col, g.nrows, g.ncols, g.di, g.dj, False, names)
         result = _scalars(value(evaluate(g.tree, ctx), ctx), g.nrows, g.ncols)
@@ -101,9 +102,9 @@ def _evaluate(g: Group, store: Store, names: dict) -> None:
     except UnsupportedFunction as e:
         raise XlgptError(f"{g.cells()}: the function {e.name} is not in xlgpt's dialect") from None
     if g.nrows == b.nrows and g.ncols == b.ncols:
-        store.set_result(b, result)
+        store.set_result(g.sheet, b, result)
     else:
-        store.set_result(b, result, slice(g.di, g.di + g.nrows), slice(g.dj, g.dj + g.ncols))
+        store.set_result(g.sheet, b, result, slice(g.di, g.di + g.nrows), slice(g.dj, g.dj + g.ncols))
 
 
 def _scalars(v: np.ndarray, nrows: int, ncols: int) -> np.ndarray:

@@ -12,9 +12,10 @@ from .values import block_array
 class _Arrays(dict):
     """id(block) -> the block's values as float64 or object, made on first use."""
 
-    def __init__(self, blocks):
+    def __init__(self, blocks, computed):
         super().__init__()
         self.blocks = blocks
+        self.computed = computed  # id(block) -> the values its sheet keeps for it
 
     def __missing__(self, key):
         b = self.blocks[key]
@@ -23,8 +24,8 @@ class _Arrays(dict):
             a = written_values(b.data, parallel=True) if b.data.dtype == np.float32 else np.asarray(b.data, dtype=np.float64)
         elif isinstance(b, Texts):
             a = _text_array(b.data)
-        elif b.values is not None:
-            a = b.values
+        elif id(b) in self.computed:
+            a = self.computed[id(b)]  # computed earlier: a plan that evaluates only some blocks reads them
         else:
             a = np.full(b.shape, np.nan)  # not yet computed
         self[key] = a
@@ -54,17 +55,21 @@ class _Entries(dict):
     """sheet name -> [(r0, c0, r1, c1, block)] with exclusive ends, made for a sheet when first asked: reading one
     defined name out of a book of thousands of tabs looks at one tab."""
 
-    def __init__(self, book: Book, by_id: dict):
+    def __init__(self, book: Book, by_id: dict, computed: dict):
         super().__init__()
         self.sheets = {s.name: s for s in book.sheets}
         self.by_id = by_id
+        self.computed = computed
 
     def __missing__(self, name):
         entries = []
-        for b in self.sheets[name].blocks:
+        sheet = self.sheets[name]
+        for b in sheet.blocks:
             rows, cols = b.shape
             entries.append((b.row, b.col, b.row + rows, b.col + cols, b))
             self.by_id[id(b)] = b
+            if isinstance(b, Formulas) and b in sheet.computed:
+                self.computed[id(b)] = sheet.computed[b]
         self[name] = entries
         return entries
 
@@ -79,8 +84,9 @@ class Store:
     def __init__(self, book: Book):
         self.book = book
         by_id = {}  # id(block) -> block, for the blocks of the sheets looked at so far and of results set
-        self.blocks = _Entries(book, by_id)  # sheet -> its blocks' rectangles
-        self.arrays = _Arrays(by_id)
+        computed = {}  # id(block) -> values computed before this store, for the sheets looked at so far
+        self.blocks = _Entries(book, by_id, computed)  # sheet -> its blocks' rectangles
+        self.arrays = _Arrays(by_id, computed)
         self._extent = None
 
     def extent(self) -> tuple[int, int]:
@@ -113,8 +119,9 @@ class Store:
             out[lo_r - r0:hi_r - r0, lo_c - c0:hi_c - c0] = part
         return out
 
-    def set_result(self, block: Formulas, values: np.ndarray, rows=None, cols=None) -> None:
+    def set_result(self, sheet: str, block: Formulas, values: np.ndarray, rows=None, cols=None) -> None:
         """Results of a whole formula block, or of a sub-rectangle of it (cell-by-cell fallback)."""
+        self.blocks[sheet]  # the sheet indexed: what was computed for its blocks before is known
         self.arrays.blocks[id(block)] = block
         current = self.arrays[id(block)]
         if rows is None:

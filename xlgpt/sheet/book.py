@@ -2,6 +2,18 @@
 
 A sheet is a list of rectangular blocks, never a grid of cell objects: a weight tensor is one NumPy array, a
 run of cells that share one relative formula is one Formulas block. Rows and columns are 0-based.
+
+The rules that hold it together:
+- A block describes cells and is never changed in place: an edit replaces a block's data with a new array or
+  list (sheet/edits.py), so what remembers a block's converted data by identity (the engine's text arrays)
+  stays right. Blocks compare by identity.
+- What the engine computes for a Formulas block is kept apart from it, in its sheet's `computed`
+  (block -> values), so a block read from a file or the sheet cache is the same object before and after a
+  recalculation, and a formula tab's description can be cached without its values.
+- A block's style is one thing: the index of a cell format (xf) in the styles.xml of the package the sheet
+  is written to. A workbook xlgpt builds names its own formats (STYLES: the builder writes style="bold"), and
+  the block keeps the name's index, the order in which xlsx/styles.py writes them; a sheet read from a package
+  keeps that package's indexes, whose styles.xml write-back copies.
 """
 
 from dataclasses import dataclass, field
@@ -10,33 +22,47 @@ import numpy as np
 
 from . import refs
 
+# xlgpt's own cell formats, in the order xlsx/styles.py writes them into styles.xml (0 is the default)
+STYLES = (None, "bold", "title", "note", "link", "input", "percent")
 
-@dataclass
+
+def style_index(style) -> int | None:
+    """A style as a block keeps it: a name of STYLES as its index, an index as it is, no style as None."""
+    if style is None or type(style) is int:
+        return style or None
+    return STYLES.index(style) or None
+
+
+@dataclass(eq=False)
 class Values:
     """Numbers, one NumPy array: a weight tensor, or constants such as the token ids."""
     row: int
     col: int
     data: np.ndarray  # [nrows, ncols] float
-    style: str | None = None
+    style: str | int | None = None  # given as a name or an index; kept as the index (see above)
+
+    def __post_init__(self):
+        self.style = style_index(self.style)
 
     @property
     def shape(self):
         return self.data.shape
 
 
-@dataclass
+@dataclass(eq=False)
 class Texts:
     """Labels and other small constants: a 2-D list of str, numbers or None (an empty cell)."""
     row: int
     col: int
     data: list[list]
-    style: str | None = None
+    style: str | int | None = None  # given as a name or an index; kept as the index (see above)
 
     def __post_init__(self):
+        self.style = style_index(self.style)
         self.shape = len(self.data), max((len(r) for r in self.data), default=0)
 
 
-@dataclass
+@dataclass(eq=False)
 class Formulas:
     """One formula over a rectangle.
 
@@ -50,8 +76,10 @@ class Formulas:
     ncols: int
     text: str  # without the leading "=", as the top-left cell holds it
     kind: str = "shared"
-    style: str | None = None
-    values: np.ndarray | None = None  # cached results, [nrows, ncols] float or object, once evaluated
+    style: str | int | None = None  # given as a name or an index; kept as the index (see above)
+
+    def __post_init__(self):
+        self.style = style_index(self.style)
 
     @property
     def shape(self):
@@ -96,6 +124,7 @@ class Sheet:
     freeze: tuple[int, int] | None = None  # rows and columns kept in view
     charts: list[Chart] = field(default_factory=list)
     fit_to_page: bool = False  # printed (and exported to PDF) landscape, one page wide
+    computed: dict = field(default_factory=dict)  # Formulas block -> its values [nrows, ncols], from the engine
 
     def add(self, block):
         self.blocks.append(block)

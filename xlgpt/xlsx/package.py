@@ -12,10 +12,10 @@ are written, with their cached values.
 import posixpath
 import re
 import zipfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..sheet.book import Book, Formulas, Sheet
+from ..sheet.book import Book, Sheet
 from ..errors import XlgptError
 from . import package_edit, sheet_cache
 from .atomic import atomic_output
@@ -122,10 +122,10 @@ def _save(rb: "Package", dest: Path, edited: set, progress=None, still_source=No
                     d = _new_sheet(inflate_xml(z, info), sheet)
                     out.write_deflated(info.filename, d)
                     if not rb.sources[name].dense:
-                        values = sheet_cache.values_digest(sheet.blocks)
+                        values = sheet_cache.values_digest(sheet)
                         k = sheet_cache.key(digest(b"".join(d.pieces)))
                         sheet_cache.remember_digest(k, values)
-                        sheet_cache.remember_blocks(rb.blocks_key(k), _without_values(sheet.blocks))
+                        sheet_cache.remember_blocks(rb.blocks_key(k), sheet.blocks)  # blocks hold no values
             for sheet in added:
                 with out.member(parts[sheet.name]) as m:
                     for chunk in worksheet_chunks(sheet, None):
@@ -139,11 +139,7 @@ def _save(rb: "Package", dest: Path, edited: set, progress=None, still_source=No
 def _unchanged(source, sheet) -> bool:
     """Whether writing the sheet anew would give the bytes it has: a weight tab, or a formula tab whose
     recalculated values are those it was last written with (a digest remembered by key)."""
-    return source.dense or sheet_cache.load_digest(source.key) == sheet_cache.values_digest(sheet.blocks)
-
-
-def _without_values(blocks: list) -> list:
-    return [replace(b, values=None) if isinstance(b, Formulas) else b for b in blocks]
+    return source.dense or sheet_cache.load_digest(source.key) == sheet_cache.values_digest(sheet)
 
 
 def _raw_member(z, info: zipfile.ZipInfo) -> Deflated:

@@ -305,10 +305,10 @@ def remember_digest(k: str, values: str) -> None:
     _write(f"{k}.values", k, {"kind": "values", "values": values}, [])
 
 
-def values_digest(blocks: list) -> str:
-    """A digest of the formula cells' values, cell by cell (however the cells are grouped into blocks): two
-    tabs with the same formulas carry the same cached values exactly when their digests agree."""
-    formulas = [b for b in blocks if isinstance(b, Formulas)]
+def values_digest(sheet) -> str:
+    """A digest of the formula cells' values (sheet.computed), cell by cell (however the cells are grouped into
+    blocks): two tabs with the same formulas carry the same cached values exactly when their digests agree."""
+    formulas = [b for b in sheet.blocks if isinstance(b, Formulas)]
     rows = max((b.row + b.nrows for b in formulas), default=0)
     cols = max((b.col + b.ncols for b in formulas), default=0)
     numbers = np.full((rows, cols), np.nan)
@@ -316,14 +316,15 @@ def values_digest(blocks: list) -> str:
     others = []
     for b in formulas:
         where = (slice(b.row, b.row + b.nrows), slice(b.col, b.col + b.ncols))
-        if b.values is None:
+        values = sheet.computed.get(b)
+        if values is None:
             kinds[where] = 3
-        elif b.values.dtype == np.float64:
-            numbers[where], kinds[where] = b.values, 1
+        elif values.dtype == np.float64:
+            numbers[where], kinds[where] = values, 1
         else:
             kinds[where] = 2
             others += [(b.row + i, b.col + j, type(x).__name__, str(x))
-                       for i, row in enumerate(b.values.tolist()) for j, x in enumerate(row)]
+                       for i, row in enumerate(values.tolist()) for j, x in enumerate(row)]
     h = hashlib.blake2b(digest_size=20)
     h.update(np.array([rows, cols]).tobytes())
     h.update(kinds.tobytes())

@@ -1,5 +1,6 @@
 """xl/styles.xml: the handful of cell styles the workbook uses, by name."""
 
+from ..sheet.book import STYLES as BOOK_STYLES
 from .xml import DECLARATION, MAIN_NS
 
 # name -> (fontId, fillId, numFmtId)
@@ -12,7 +13,7 @@ STYLES = {
     "input": (1, 2, 0),
     "percent": (0, 0, 10),  # built-in 0.00%
 }
-STYLE_INDEX = {name: i for i, name in enumerate(STYLES)}
+assert tuple(STYLES) == BOOK_STYLES, "the cell formats must be written in the order blocks index them"
 
 _FONTS = [
     '<font><sz val="11"/><color rgb="FF000000"/><name val="Calibri"/><family val="2"/></font>',

@@ -14,7 +14,6 @@ from ..sheet.parallel import ordered_map
 from . import formula_cells
 from .numbers import rows_bytes
 from .sharedstrings import SharedStrings
-from .styles import STYLE_INDEX
 from ..sheet.cells import XlError
 from .xml import DECLARATION, MAIN_NS, REL_NS, attr, escape, text_element
 
@@ -70,7 +69,7 @@ def _mixed_rows(sheet: Sheet, strings: SharedStrings, nrows: int, row_attributes
         for b in sheet.blocks:
             lo, hi = max(r0, b.row), min(r1, b.row + b.shape[0])
             if lo < hi:
-                for row, col, data in _segments(b, lo, hi, strings, shared_ids.get(id(b))):
+                for row, col, data in _segments(b, lo, hi, strings, shared_ids.get(id(b)), sheet.computed.get(b)):
                     segments[row].append((col, data))
         out = []
         kept = [r for r in row_attributes if r0 <= r < r1] if row_attributes else []
@@ -123,8 +122,8 @@ def _cols(sheet: Sheet) -> str:
                               for c, w in sorted(sheet.col_widths.items())) + "</cols>"
 
 
-def _segments(block, lo: int, hi: int, strings: SharedStrings, shared_id):
-    """(row, first col, bytes) for rows lo..hi-1 of a block."""
+def _segments(block, lo: int, hi: int, strings: SharedStrings, shared_id, computed=None):
+    """(row, first col, bytes) for rows lo..hi-1 of a block; computed: a Formulas block's values, if any."""
     style = _style(block.style)
     if isinstance(block, Values):
         # numbers among formulas: each cell with its position and an explicit type, which the reader's
@@ -141,21 +140,19 @@ def _segments(block, lo: int, hi: int, strings: SharedStrings, shared_id):
                                           for c, v in zip(letters, vals) if v == v).encode()
     elif isinstance(block, Texts):
         for row in range(lo, hi):
-            # an empty cell is written only when it carries a style read from a package (a formatted cell)
+            # an empty cell is written when it carries a style (a formatted cell)
             parts = [_constant(refs.cell(row, block.col + j), v, style, strings) if v is not None
                      else f'<c r="{refs.cell(row, block.col + j)}"{style}/>'
                      for j, v in enumerate(block.data[row - block.row])
-                     if v is not None or isinstance(block.style, int)]
+                     if v is not None or block.style]
             yield row, block.col, "".join(parts).encode()
     else:
-        yield from _formula_segments(block, lo, hi, style, shared_id)
+        yield from _formula_segments(block, lo, hi, style, shared_id, computed)
 
 
-def _style(style) -> str:
-    """A style by name (the builder's), or an xf index as read from a package (kept as it was)."""
-    if style is None:
-        return ""
-    return f' s="{style if isinstance(style, int) else STYLE_INDEX[style]}"' if style else ""
+def _style(style: int | None) -> str:
+    """A block's cell format: its index in the package's styles.xml (sheet/book.py)."""
+    return f' s="{style}"' if style else ""
 
 
 def _constant(ref: str, v, style: str, strings: SharedStrings | None) -> str:
@@ -188,7 +185,7 @@ def _cached(v) -> tuple[str, str]:
     return "", f"<v>{float(v)!r}</v>"
 
 
-def _formula_segments(f: Formulas, lo: int, hi: int, style: str, shared_id):
+def _formula_segments(f: Formulas, lo: int, hi: int, style: str, shared_id, values):
     text = escape(f.text)
     letters = [refs.col_letters(f.col + j) for j in range(f.ncols)]
     if f.kind == "shared":
@@ -199,11 +196,11 @@ def _formula_segments(f: Formulas, lo: int, hi: int, style: str, shared_id):
     else:
         rest = anchor = f"<f>{text}</f>"
     prefixes = [f'<c r="{c}' for c in letters]
-    if f.values is None and f.kind == "shared":
+    if values is None and f.kind == "shared":
         # every row but the anchor's is the same text but for the row number: build it once, fill it per row
         template = "".join(f'<c r="{c}\x00"{style}>{rest}</c>' for c in letters)
-    if f.values is not None and f.values.dtype == np.float64 and formula_cells.EXTENDED:
-        block = f.values[lo - f.row:hi - f.row]
+    if values is not None and values.dtype == np.float64 and formula_cells.EXTENDED:
+        block = values[lo - f.row:hi - f.row]
         if np.isfinite(block).all():
             rows = formula_cells.rows_of_cells(letters, lo, f'"{style}>{rest}<v>'.encode(), block)
             if lo == f.row:  # the anchor cell holds the formula itself
@@ -214,7 +211,7 @@ def _formula_segments(f: Formulas, lo: int, hi: int, style: str, shared_id):
             yield from ((lo + i, f.col, data) for i, data in enumerate(rows))
             return
     for row in range(lo, hi):
-        if f.values is None:
+        if values is None:
             if f.kind == "shared" and row != f.row:
                 yield row, f.col, template.replace("\x00", str(row + 1)).encode()
             elif f.kind == "array" and row != f.row and not style:
@@ -224,17 +221,17 @@ def _formula_segments(f: Formulas, lo: int, hi: int, style: str, shared_id):
                     f'<c r="{c}{row + 1}"{style}>{anchor if row == f.row and j == 0 else rest}</c>'
                     for j, c in enumerate(letters)).encode()
             continue
-        values = f.values[row - f.row]
-        if values.dtype == np.float64 and not style:
+        row_values = values[row - f.row]
+        if row_values.dtype == np.float64 and not style:
             # the common case, made with as little Python per cell as can be: prefixes and repr
             mid = f'{row + 1}">{rest}<v>'
-            vals = list(map(repr, values.tolist()))
+            vals = list(map(repr, row_values.tolist()))
             cells = [p + mid + v + "</v></c>" for p, v in zip(prefixes, vals)]
             if row == f.row:
                 cells[0] = f'<c r="{letters[0]}{row + 1}">{anchor}<v>{vals[0]}</v></c>'
             yield row, f.col, "".join(cells).encode()
             continue
-        cached = _cached_row(values)
+        cached = _cached_row(row_values)
         yield row, f.col, "".join(
             f'<c r="{c}{row + 1}"{style}{t}>{anchor if row == f.row and j == 0 else rest}{v}</c>'
             for j, (c, (t, v)) in enumerate(zip(letters, cached))).encode()
