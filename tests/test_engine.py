@@ -214,3 +214,19 @@ def test_the_scheduler_orders_without_changing_what_it_is_given():
     assert len(running) == 1 and running[0].rows == 1  # one group, evaluated top down
     cells = [g for g in ordered if g.block.text == "G1+1"]
     assert len(cells) == 2 and [g.dj for g in cells] == [1, 0]  # G1 before F1, which reads it
+
+
+@pytest.mark.parametrize("formula, expected", [
+    ('" 2.5 "*2', 5.0),  # Excel's coercion of numeric text: surrounding spaces allowed
+    ('"1e3"+0', 1000.0),
+    ('"1_000"+0', "#VALUE!"),  # Python's float() reads 1000: Excel does not
+    ('"nan"*1', "#VALUE!"),
+    ('"inf"*1', "#VALUE!"),
+    ('"\u0661"+0', "#VALUE!"),  # an Arabic-Indic digit
+    ('MID("abcdef",2.9,2.9)', "bc"),  # typed arguments: whole numbers, truncated toward zero
+    ('LEFT("abc",)', ""),  # an argument left empty is an empty cell of its type: 0 characters
+    ('ROUND("2.345",2)', 2.35),
+])
+def test_text_is_a_number_only_in_its_plain_form(formula, expected):
+    got = evaluate(formula)[0, 0]
+    assert str(got) == str(expected) if isinstance(expected, str) else got == expected

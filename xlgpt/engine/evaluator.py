@@ -16,7 +16,8 @@ from ..sheet import refs
 from .parser import ArrayConst, Binary, Bool, Call, Err, Name, Num, Ref, Str, Unary
 from ..sheet.cells import NAME, REF, VALUE
 from .functions import FUNCTIONS
-from .operators import binary, unary
+from .functions.table import NEUTRAL
+from .operators import binary, convert, unary
 from .values import CellByCell, broadcast_inner, is_error
 from .values import constant as _const
 from .values import numeric_if_possible as _compact
@@ -217,12 +218,15 @@ def run_function(node, ctx: Context):
     missing = (fn.max_args or 0) - n  # optional arguments left out take their declared defaults
     if fn.defaults and missing > 0:
         args += [np.full((1, 1, 1, 1), float(d)) for d in fn.defaults[len(fn.defaults) - missing:]]
+    if fn.types:  # an argument left empty, as in MID(A1,,2), is an empty cell of its type
+        args = [convert(_const(None) if a is None else a, fn.type_of(i)) for i, a in enumerate(args)]
     if fn.errors == "own" or not any(a is not None and a.dtype == object for a in args):
         return fn.impl(*args)  # a float64 block holds no error
     masks = [None if a is None else is_error(a) for a in args]
     if not any(m is not None and m.any() for m in masks):
         return fn.impl(*args)
-    clean = [a if m is None or not m.any() else np.where(m, None, a) for a, m in zip(args, masks)]
+    clean = [a if m is None or not m.any() else np.where(m, NEUTRAL[fn.type_of(i)], a)
+             for i, (a, m) in enumerate(zip(args, masks))]
     result = fn.impl(*clean)
     if fn.errors == "each":
         return _each_error(result, args)

@@ -1,8 +1,10 @@
 """Excel's operators on 4-D value arrays: arithmetic, comparison, concatenation, unary minus and percent."""
 
+import math
+
 import numpy as np
 
-from ..sheet.cells import DIV0, NUM, VALUE, XlError, too_long
+from ..sheet.cells import DIV0, NUM, VALUE, XlError, parse_double, too_long
 from .values import broadcast_inner, finish
 from .values import numeric_if_possible as _compact
 
@@ -15,13 +17,27 @@ def to_number(v):
         return v
     if isinstance(v, bool):
         return 1.0 if v else 0.0
-    if isinstance(v, str):
-        try:
-            return float(v.strip()) if v.strip() else VALUE
-        except ValueError:
-            return VALUE
+    if isinstance(v, str):  # numeric text in xsd:double's form: not 1_000, nan, inf or other scripts' digits
+        x = parse_double(v)
+        return VALUE if x is None else x
     v = float(v)
     return 0.0 if v != v else v  # NaN stands for an empty cell
+
+
+def convert(a: np.ndarray, kind: str) -> np.ndarray:
+    """An argument as a function's declared type wants it (functions/table.py): numbers, whole numbers
+    (truncated toward zero, as Excel takes MID's start and LEFT's count), text, or as it is; errors stay."""
+    if kind == "number":
+        return numbers(a)
+    if kind == "integer":
+        a = numbers(a)
+        if a.dtype == np.float64:
+            return np.trunc(a)
+        return _compact(np.asarray(np.frompyfunc(lambda v: v if isinstance(v, XlError) else float(math.trunc(v)),
+                                                 1, 1)(a), dtype=object))
+    if kind == "text":
+        return np.asarray(np.frompyfunc(to_text, 1, 1)(a.astype(object)), dtype=object)
+    return a
 
 
 def numbers(a: np.ndarray) -> np.ndarray:

@@ -11,7 +11,9 @@ first such argument's error is the result there, as for ABS or MID), "any" (an e
 arguments is the whole result, as for SUM), or "own" (the function decides: IF, IFERROR, ISNUMBER, INDEX,
 MATCH, COUNT...). For "each" and "any" the implementation never sees an error: run_function puts an empty
 cell in its place and the error over the result. An optional argument left out takes its declared default
-(LOG's base 10, LEFT's and RIGHT's 1 character, MATCH's type 1), so implementations see an array for it.
+(LOG's base 10, LEFT's and RIGHT's 1 character, MATCH's type 1), and an argument with a declared type
+("number", "integer", "text") arrives converted as Excel coerces it, with a neutral value of its type where
+an error was: the text functions and ROUND see only strings and whole numbers.
 Implementations take and return 4-D arrays [R, C, h, w] (see evaluator.py).
 """
 

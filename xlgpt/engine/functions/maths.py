@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 
-from ...sheet.cells import NUM, XlError
-from ..operators import binary, elementwise, to_number
+from ...sheet.cells import NUM
+from ..operators import binary, elementwise
 from ..values import broadcast_inner
 from ..values import numeric_if_possible as _compact_obj
 from .table import register
@@ -44,17 +44,14 @@ def _mod(a, b):
     return elementwise(lambda x, y: x - y * np.floor(x / y), a, b, div0=lambda x, y: y == 0)
 
 
-@register("ROUND", ["value", "value"], 2)
+@register("ROUND", ["value", "value"], 2, types=["number", "integer"])
 def _round(x, digits):
     from decimal import ROUND_HALF_UP, Decimal
 
     def one(v, d):
-        v, d = to_number(v), to_number(d)
-        if isinstance(v, XlError) or isinstance(d, XlError):
-            return v if isinstance(v, XlError) else d
         # half away from zero, on the 15 significant digits the number shows, as Excel does
-        q = Decimal(1).scaleb(-math.trunc(d))
-        return float(Decimal(f"{v:.15g}").quantize(q, rounding=ROUND_HALF_UP)) if v == v else 0.0
+        q = Decimal(1).scaleb(-int(d))
+        return float(Decimal(f"{v:.15g}").quantize(q, rounding=ROUND_HALF_UP))
     x, digits = broadcast_inner(x.astype(object), digits.astype(object))
     return _compact_obj(np.frompyfunc(one, 2, 1)(x, digits))
 
