@@ -705,6 +705,7 @@ def test_defined_names_holding_constants_formulas_and_names_evaluate_as_in_excel
     ({"Ping": "Pong+1", "Pong": "Ping*2"}, "circular reference"),
     ({f"Laugh_{i}": f"Laugh_{i - 1}+Laugh_{i - 1}" for i in range(1, 41)} | {"Laugh_0": "S!$A$1"},
      "more than 65,536 parts"),
+    ({"Odd": "WEBSERVICE(S!$A$1)"}, "WEBSERVICE is not in xlgpt's dialect"),  # checked through the name
 ])
 def test_defined_names_that_reach_themselves_or_explode_are_one_line(tmp_path, defined, needle):
     book = tmp_path / "loop.xlsx"

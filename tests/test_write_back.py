@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from openpyxl.styles import Font
 
 from xlgpt.commands import recalc
-from xlgpt.xlsx.reader import _runs
+from xlgpt.xlsx.grouping import runs
 
 CONSTANT = st.one_of(st.floats(allow_nan=False, allow_infinity=False, width=64).filter(lambda x: abs(x) < 1e300),
                      st.integers(-10**6, 10**6), st.booleans(),
@@ -53,4 +53,4 @@ def test_recalc_writes_back_every_cell_of_any_sparse_sheet(tmp_path, cells):
 
 
 def test_a_run_that_reappears_after_a_gap_keeps_both_rectangles():
-    assert sorted(_runs({(0, 0): 1, (1, 0): 1, (3, 0): 1}, lambda r, c: "k")) == [(0, 0, 2, 1), (3, 0, 1, 1)]
+    assert sorted(runs({(0, 0): 1, (1, 0): 1, (3, 0): 1}, lambda r, c: "k")) == [(0, 0, 2, 1), (3, 0, 1, 1)]

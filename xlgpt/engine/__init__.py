@@ -1,7 +1,7 @@
 """The recalculation engine: parse every formula of a Book, order the groups, evaluate each as one operation.
 
-    parse (parser.py) -> group and order (scheduler.py) -> evaluate (here, with evaluator.py, operators.py,
-    functions.py)
+    parse (parser.py, names.py) -> group and order (scheduler.py) -> evaluate (here, with evaluator.py,
+    operators.py, functions/)
 """
 
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ import numpy as np
 
 from ..sheet.book import Book, Formulas
 from ..errors import XlgptError
-from .evaluator import Context, UnsupportedFunction, evaluate, value
+from .evaluator import Context, evaluate, value
 from .names import parse_names
 from .parser import Name, Ref, parse
 from .scheduler import Group, schedule
@@ -99,8 +99,6 @@ def _evaluate(g: Group, store: Store, names: dict) -> None:
             for j in range(g.ncols):
                 _evaluate(Group(g.sheet, b, g.tree, g.di + i, g.dj + j, 1, 1), store, names)
         return
-    except UnsupportedFunction as e:
-        raise XlgptError(f"{g.cells()}: the function {e.name} is not in xlgpt's dialect") from None
     if g.nrows == b.nrows and g.ncols == b.ncols:
         store.set_result(g.sheet, b, result)
     else:

@@ -23,12 +23,6 @@ from .values import constant as _const
 from .values import numeric_if_possible as _compact
 
 
-class UnsupportedFunction(Exception):
-    def __init__(self, name):
-        super().__init__(name)
-        self.name = name
-
-
 @dataclass
 class RangeVal:
     """A reference's values for every cell of the group, with what implicit intersection needs."""
@@ -189,9 +183,7 @@ def _clipped(ctx: Context, r0: int, c0: int, h: int, w: int, R: int, C: int):
 # ---- calls: arity, argument modes, error propagation (the function table is functions/) --------------------
 
 def run_function(node, ctx: Context):
-    fn = FUNCTIONS.get(node.name)
-    if fn is None:
-        raise UnsupportedFunction(node.name)
+    fn = FUNCTIONS[node.name]  # the scheduler checked every function a formula calls before anything ran
     if node.name == "SUM" and len(node.args) == 1 and isinstance(node.args[0], Ref):
         running = _running_sum(node.args[0], ctx)
         if running is not None:

@@ -46,8 +46,11 @@ class Group:
         return self.row, self.col, self.row + self.nrows, self.col + self.ncols
 
 
-def formula_groups(book: Book) -> list[Group]:
+def formula_groups(book: Book, names: dict | None = None) -> list[Group]:
+    """One group per formula block, each formula parsed once, and every function it calls (through the
+    defined names it uses too) checked against the function table: the one check, before anything runs."""
     trees, out = {}, []
+    checked = set()
     for sheet in book.sheets:
         for b in sheet.blocks:
             if not isinstance(b, Formulas):
@@ -57,7 +60,9 @@ def formula_groups(book: Book) -> list[Group]:
                     trees[b.text] = _parse(b.text)
                 except FormulaError as e:
                     raise XlgptError(f"{refs.qualified(sheet.name, b.ref)}: {e}") from None
-            _check_functions(trees[b.text], sheet.name, b)
+            if b.text not in checked:
+                _check_functions(_with_names(trees[b.text], names or {}), sheet.name, b)
+                checked.add(b.text)
             out.append(Group(sheet.name, b, trees[b.text]))
     return out
 
@@ -68,8 +73,8 @@ def _parse(text: str):
     return parse(text)
 
 
-def _check_functions(tree, sheet, block):
-    for node in _walk(tree):
+def _check_functions(nodes, sheet, block):
+    for node in nodes:
         if isinstance(node, Call) and node.name not in FUNCTIONS:
             raise XlgptError(f"{refs.qualified(sheet, refs.cell(block.row, block.col))}: the function {node.name} "
                              f"is not in xlgpt's dialect (see the README's function list)")
@@ -112,7 +117,7 @@ def _overlaps(a, b):
 def schedule(book: Book, names: dict, needed: list | None = None) -> list[Group]:
     """The book's formula blocks as groups, in an order where each comes after every group it reads.
     needed: rectangles (sheet, r0, c0, r1, c1), exclusive ends; only the groups they depend on, when given."""
-    return order(formula_groups(book), names, needed)
+    return order(formula_groups(book, names), names, needed)
 
 
 def order(groups: list[Group], names: dict, needed: list | None = None) -> list[Group]:

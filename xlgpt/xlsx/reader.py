@@ -14,12 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..sheet import refs
-from ..sheet.book import Formulas, Sheet, Texts, Values
+from ..sheet.book import Formulas, Sheet, Values
 from ..sheet.cells import ERROR_CODES, parse_double
 from ..errors import XlgptError
-from ..sheet.formula_text import relative_key, shifted
+from ..sheet.formula_text import shifted
 from ..sheet.parallel import ordered_map
 from . import sheet_cache
+from .grouping import SharedId, constant_blocks, formula_blocks
 from .numbers_in import parse_values, parse_values_at
 from .zipread import check_size, digest, inflate_xml, read_xml, release, stored_bytes
 from .xml import unescape
@@ -257,7 +258,7 @@ def _xlgpt_layout(xml: bytes, name, strings):
     cells = xml.count(b"<c ") + xml.count(b"<c>")
     if xml.count(b'<f t="shared" si="') != shared_rest or cells != anchors + shared_rest + plain + areas + len(constants):
         return None
-    return Sheet(name, blocks=blocks + _constant_blocks(constants, styles))
+    return Sheet(name, blocks=blocks + constant_blocks(constants, styles))
 
 
 def _array_area(ref, row: int, col: int) -> tuple[int, int]:
@@ -307,8 +308,8 @@ def _general(xml: bytes, name: str, strings: list[str]):
                 elif kind == "shared":
                     si = f.get("si")
                     if f.text:
-                        shared[_SharedId(si)] = (r, col, f.text)
-                    formulas[r, col] = _SharedId(si)
+                        shared[SharedId(si)] = (r, col, f.text)
+                    formulas[r, col] = SharedId(si)
                 else:
                     formulas[r, col] = f.text or ""
                 continue
@@ -318,7 +319,7 @@ def _general(xml: bytes, name: str, strings: list[str]):
     def text_at(r, col):
         """A cell's formula; a shared formula's other cells take their anchor's, moved."""
         f = formulas[r, col]
-        if not isinstance(f, _SharedId):
+        if not isinstance(f, SharedId):
             return f
         ar, ac, text = shared[f]
         return text if (r, col) == (ar, ac) else shifted(text, r - ar, col - ac)
@@ -333,8 +334,8 @@ def _general(xml: bytes, name: str, strings: list[str]):
             cells = [(i, j) for i, j in constants if r <= i < r + nr and col <= j < col + nc and (i, j) != (r, col)]
         for cell in cells:
             constants.pop(cell, None)
-    blocks += _formula_blocks(formulas, shared, text_at, formula_styles)
-    blocks += _constant_blocks(constants, styles)
+    blocks += formula_blocks(formulas, shared, text_at, formula_styles)
+    blocks += constant_blocks(constants, styles)
     return Sheet(name, blocks=blocks)
 
 
@@ -346,10 +347,6 @@ def _rows(xml: bytes):
         if el.tag == NS + "row":
             yield el
             el.clear()
-
-
-class _SharedId(str):
-    """A shared formula's si, told apart from formula text."""
 
 
 def _cell_value(c, strings, cell):
@@ -397,63 +394,3 @@ def _typed(t: str, v: str, strings, cell) -> object:
                              f"is damaged")
         return value
     raise XlgptError(f"cell {where}: unknown cell type t={t[:20]!r}; the workbook is damaged")
-
-
-def _runs(cells: dict, key_of):
-    """Rectangles of cells with equal keys: runs along rows, merged down while they line up."""
-    by_row = {}
-    for (r, c) in cells:
-        by_row.setdefault(r, []).append(c)
-    open_rects, done = {}, []  # (c0, c1, key) -> [r0, r1]
-    for r in sorted(by_row):
-        cols = sorted(by_row[r])
-        runs, start = [], 0
-        for i in range(1, len(cols) + 1):
-            if i == len(cols) or cols[i] != cols[i - 1] + 1 or key_of(r, cols[i]) != key_of(r, cols[start]):
-                runs.append((cols[start], cols[i - 1], key_of(r, cols[start])))
-                start = i
-        still = {}
-        for run in runs:
-            rect = open_rects.pop(run, None)
-            if rect is not None and rect[1] == r - 1:
-                rect[1] = r
-                still[run] = rect
-            else:
-                if rect is not None:  # the same run after a gap: the earlier rectangle is finished
-                    done.append((rect[0], run[0], rect[1] - rect[0] + 1, run[1] - run[0] + 1))
-                still[run] = [r, r]
-        done += [(rect[0], run[0], rect[1] - rect[0] + 1, run[1] - run[0] + 1) for run, rect in open_rects.items()]
-        open_rects = still
-    done += [(rect[0], run[0], rect[1] - rect[0] + 1, run[1] - run[0] + 1) for run, rect in open_rects.items()]
-    return done
-
-
-def _formula_blocks(formulas, shared, text_at, styles):
-    """Rectangles of cells with one relative formula and one cell style."""
-    keys = {}
-
-    def key_of(r, c):
-        k = keys.get((r, c))
-        if k is None:
-            f = formulas[r, c]
-            k = ("si", str(f)) if isinstance(f, _SharedId) else relative_key(f, r, c)
-            k = keys[r, c] = (k, styles.get((r, c)))
-        return k
-    return [Formulas(r, c, nr, nc, text_at(r, c), "shared" if nr * nc > 1 else "cell", style=styles.get((r, c)))
-            for r, c, nr, nc in _runs(formulas, key_of)]
-
-
-def _constant_blocks(constants, styles):
-    """Rectangles of constants of one kind (numbers, or anything else) and one cell style."""
-    def key_of(r, c):
-        v = constants[r, c]
-        return ("number" if type(v) is float else "other", styles.get((r, c)))
-    out = []
-    for r, c, nr, nc in _runs(constants, key_of):
-        cells = [[constants[r + i, c + j] for j in range(nc)] for i in range(nr)]
-        kind, style = key_of(r, c)
-        if kind == "number":
-            out.append(Values(r, c, np.array(cells, dtype=np.float64), style=style))
-        else:
-            out.append(Texts(r, c, cells, style=style))
-    return out
