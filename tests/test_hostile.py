@@ -379,6 +379,17 @@ def test_cache_folder_of_another_user_or_writable_by_others_is_not_used(tmp_path
     assert list((tmp_path / "private" / "sheets").iterdir())  # a private folder is used: the test can fail
 
 
+def test_a_new_cache_folder_is_made_private_with_its_parents(tmp_path):
+    """A cache path whose parents do not exist yet (a new account's ~/.cache): they are made, the cache's own
+    folders 0700, and the cache is used."""
+    book = _small_book(tmp_path / "small.xlsx")
+    cache = tmp_path / "new" / "deeper" / "cache"
+    r = xlgpt("recalc", book, "--out", tmp_path / "out.xlsx", env={"XLGPT_CACHE": str(cache)})
+    assert r.code == 0 and "warning" not in r.err, r.err
+    assert oct(cache.stat().st_mode & 0o777) == "0o700" and oct((cache / "sheets").stat().st_mode & 0o777) == "0o700"
+    assert list((cache / "sheets").iterdir())
+
+
 @pytest.mark.parametrize("case", ["file", "unwritable"])
 def test_a_cache_that_cannot_be_used_costs_time_never_the_run(tmp_path, case):
     book = _small_book(tmp_path / "small.xlsx")

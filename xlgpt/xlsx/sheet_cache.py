@@ -83,6 +83,10 @@ def folder() -> Path | None:
 def _unsafe(where: Path) -> str | None:
     """Why the folder must not be used, or None. Its parent (the xlgpt folder) is checked too: whoever may
     rename entries in it could swap the whole folder."""
+    try:
+        where.parent.parent.mkdir(parents=True, exist_ok=True)  # ~/.cache on a new account: ordinary folders
+    except OSError:
+        pass  # the first level below says why it cannot be used
     for level in (where.parent, where):
         try:
             level.mkdir(mode=0o700, exist_ok=True)
