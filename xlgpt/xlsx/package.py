@@ -35,7 +35,8 @@ class Package:
 
     @classmethod
     def read(cls, path, use_cache: bool = True, progress=None) -> "Package":
-        return read(path, use_cache, progress)
+        """The workbook at `path`; progress(i, n, sheet_name) is called before each sheet is read."""
+        return _read(path, use_cache, progress)
 
     def sheet(self, name: str) -> Sheet:
         return self.book.sheet(name)
@@ -50,8 +51,7 @@ class Package:
         _save(self, dest, edited, progress, still_source, added)
 
 
-def read(path, use_cache: bool = True, progress=None) -> "Package":
-    """The workbook at `path`; progress(i, n, sheet_name) is called before each sheet is read."""
+def _read(path, use_cache: bool, progress) -> "Package":
     path = Path(path)
     z = open_package(path)
     use_cache = use_cache and sheet_cache.enabled()
@@ -115,14 +115,20 @@ def _save(rb: "Package", dest: Path, edited: set, progress=None, still_source=No
                     progress(done, len(sheets), name)
                 if info.filename in entries:
                     out.writestr(info.filename, entries[info.filename])
-                elif name is None or (name not in edited and _unchanged(rb.sources[name], rb.book.sheet(name))):
+                    continue
+                if name is None:
+                    out.write_deflated(info.filename, _raw_member(z, info))
+                    continue
+                sheet, source = rb.sheet(name), rb.sources[name]
+                # a weight tab, or a formula tab whose values are those it was last written with (a digest
+                # remembered by key), is copied as stored: writing it anew would give the bytes it has
+                values = None if source.dense else sheet_cache.values_digest(sheet)
+                if name not in edited and (source.dense or sheet_cache.load_digest(source.key) == values):
                     out.write_deflated(info.filename, _raw_member(z, info))
                 else:
-                    sheet = rb.book.sheet(name)
                     d = _new_sheet(inflate_xml(z, info), sheet)
                     out.write_deflated(info.filename, d)
-                    if not rb.sources[name].dense:
-                        values = sheet_cache.values_digest(sheet)
+                    if values is not None:
                         k = sheet_cache.key(digest(b"".join(d.pieces)))
                         sheet_cache.remember_digest(k, values)
                         sheet_cache.remember_blocks(rb.blocks_key(k), sheet.blocks)  # blocks hold no values
@@ -134,12 +140,6 @@ def _save(rb: "Package", dest: Path, edited: set, progress=None, still_source=No
             out.abandon()
             raise
         out.close()
-
-
-def _unchanged(source, sheet) -> bool:
-    """Whether writing the sheet anew would give the bytes it has: a weight tab, or a formula tab whose
-    recalculated values are those it was last written with (a digest remembered by key)."""
-    return source.dense or sheet_cache.load_digest(source.key) == sheet_cache.values_digest(sheet)
 
 
 def _raw_member(z, info: zipfile.ZipInfo) -> Deflated:
