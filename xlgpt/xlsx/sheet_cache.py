@@ -45,7 +45,6 @@ FORMAT = "v3"  # bump when what an entry holds changes: older entries are then n
 MAGIC = b"XLGPTC3\n"
 DEFAULT_MAX_BYTES = 4_000_000_000
 _ALIGN = 64
-_SUFFIXES = (".arr", ".blocks", ".values")
 
 
 def cache_dir() -> Path:

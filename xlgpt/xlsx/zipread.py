@@ -28,6 +28,7 @@ from isal import isal_zlib
 
 from ..errors import XlgptError
 from ..sheet.parallel import ordered_map
+from .xml import DECLARATION
 
 _RATIO_FROM = 16 << 20  # small members may compress as well as they like: they cannot hurt
 
@@ -92,9 +93,7 @@ def _check_members(z: zipfile.ZipFile) -> None:
         f.seek(info.header_offset)
         header = f.read(30)
         begin = _data_offset(header, info)
-        name_len = struct.unpack("<H", header[26:28])[0]
-        f.seek(info.header_offset + 30)
-        local_name = f.read(name_len)
+        local_name = f.read(struct.unpack("<H", header[26:28])[0])  # right after the 30 bytes just read
         encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
         if local_name.decode(encoding, "replace") != info.orig_filename:
             raise XlgptError(f"{info.filename}: its local header names it {local_name.decode(encoding, 'replace')!r}; "
@@ -302,8 +301,6 @@ def _utf8(xml: bytes, name: str) -> bytes:
     except UnicodeDecodeError as e:
         raise XlgptError(f"{name}: not valid UTF-16 ({e.reason} at byte {e.start}); the workbook is "
                          f"damaged") from None
-    declared = _DECLARATION.match(text.lstrip("\ufeff").encode("utf-8"))
     body = text.lstrip("\ufeff").encode("utf-8")
-    if declared:
-        body = body[declared.end():]
-    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + body
+    declared = _DECLARATION.match(body)
+    return DECLARATION.encode() + (body[declared.end():] if declared else body)
