@@ -13,6 +13,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..errors import XlgptError
 from ..sheet import refs
+from .names import lookup
 from .parser import ArrayConst, Binary, Bool, Call, Err, Name, Num, Ref, Str, Unary
 from ..sheet.cells import NAME, REF, VALUE
 from .functions import FUNCTIONS
@@ -54,7 +55,7 @@ def evaluate(node, ctx: Context):
     if isinstance(node, Ref):
         return _ref(node, ctx)
     if isinstance(node, Name):
-        target = ctx.names.get(node.name) or ctx.names.get(node.name.upper())
+        target = lookup(ctx.names, node.name)
         # a reference, a constant or a formula (names within it already replaced: engine/names.py)
         return _const(NAME) if target is None else evaluate(target, ctx)
     if isinstance(node, Unary):
@@ -111,15 +112,12 @@ def _ref(node: Ref, ctx: Context):
     sheet = node.sheet if node.sheet is not None else ctx.sheet
     if not ctx.store.has_sheet(sheet):
         return _const(REF)
-    s0r, s0c, s1r, s1c = (0 if node.abs_r0 else 1), (0 if node.abs_c0 else 1), (0 if node.abs_r1 else 1), (0 if node.abs_c1 else 1)
-    if (s0r != s1r and ctx.nrows > 1) or (s0c != s1c and ctx.ncols > 1):
+    if (node.abs_r0 != node.abs_r1 and ctx.nrows > 1) or (node.abs_c0 != node.abs_c1 and ctx.ncols > 1):
         raise CellByCell(f"the range {node} changes size from cell to cell")
-    r0 = node.r0 + s0r * ctx.shift_r
-    c0 = node.c0 + s0c * ctx.shift_c
-    h = node.r1 + s1r * ctx.shift_r - r0 + 1
-    w = node.c1 + s1c * ctx.shift_c - c0 + 1
-    R = ctx.nrows if s0r else 1
-    C = ctx.ncols if s0c else 1
+    r0, c0, r1, c1 = _corners(node, ctx)
+    h, w = r1 - r0 + 1, c1 - c0 + 1
+    R = 1 if node.abs_r0 else ctx.nrows
+    C = 1 if node.abs_c0 else ctx.ncols
     nr, nc = h + (R - 1), w + (C - 1)
     if r0 < 0 or c0 < 0 or r0 + nr > refs.MAX_ROWS or c0 + nc > refs.MAX_COLS or h < 1 or w < 1:
         return _const(REF)
@@ -141,6 +139,13 @@ CLIP_FROM = 1 << 20
 MAX_CELLS = refs.MAX_CELLS  # what one reference may still span after clipping: beyond it, one line
 
 
+def _corners(node: Ref, ctx: Context) -> tuple[int, int, int, int]:
+    """(first row, first column, last row, last column) a reference spans for the group's first cell: its
+    relative ends moved by the cell's offset from the formula's anchor."""
+    return (node.r0 + (0 if node.abs_r0 else ctx.shift_r), node.c0 + (0 if node.abs_c0 else ctx.shift_c),
+            node.r1 + (0 if node.abs_r1 else ctx.shift_r), node.c1 + (0 if node.abs_c1 else ctx.shift_c))
+
+
 def range_parts(node: Ref, ctx: Context):
     """The values a large fixed range holds, as the parts of the blocks inside it ([1, 1, h, w] arrays, in
     row then column order), for a reduction that treats its arguments' numbers alike (SUM(range) is SUM of
@@ -152,10 +157,8 @@ def range_parts(node: Ref, ctx: Context):
     moves = ((not (node.abs_r0 and node.abs_r1)) and ctx.nrows > 1) or ((not (node.abs_c0 and node.abs_c1)) and ctx.ncols > 1)
     if moves or not ctx.store.has_sheet(sheet):
         return None
-    r0 = node.r0 + (0 if node.abs_r0 else ctx.shift_r)
-    c0 = node.c0 + (0 if node.abs_c0 else ctx.shift_c)
-    r1 = node.r1 + (0 if node.abs_r1 else ctx.shift_r) + 1
-    c1 = node.c1 + (0 if node.abs_c1 else ctx.shift_c) + 1
+    r0, c0, r1, c1 = _corners(node, ctx)
+    r1, c1 = r1 + 1, c1 + 1
     if (r1 - r0) * (c1 - c0) <= CLIP_FROM or r0 < 0 or c0 < 0 or r1 > refs.MAX_ROWS or c1 > refs.MAX_COLS:
         return None
     parts = []
@@ -233,7 +236,7 @@ BY_PARTS = frozenset({"SUM", "COUNT", "AVERAGE", "MAX", "MIN"})
 def _as_ref(a, ctx):
     """The reference an argument is, through a defined name; None for anything else."""
     if isinstance(a, Name):
-        a = ctx.names.get(a.name) or ctx.names.get(a.name.upper())
+        a = lookup(ctx.names, a.name)
     return a if isinstance(a, Ref) else None
 
 

@@ -6,6 +6,8 @@ Excel. A name that reaches itself, directly or through others, is a circular ref
 into more than MAX_PARTS parts (A = B+B, B = C+C, ... doubles at each step) is refused: both are one line.
 """
 
+from collections import Counter
+
 from ..errors import XlgptError
 from .parser import Binary, Call, FormulaError, Name, Unary, parse, walk
 
@@ -14,8 +16,8 @@ MAX_PARTS = 1 << 16  # nodes of one name's tree once the names in it are replace
 
 
 def parse_names(defined: dict) -> dict:
-    """defined name -> its tree; each name is found by its own spelling and in capitals (names are
-    case-insensitive). A name whose text is not a formula is left out: where it is used it is #NAME?."""
+    """defined name in capitals -> its tree (names are case-insensitive: find one with `lookup`). A name whose
+    text is not a formula is left out: where it is used it is #NAME?."""
     raw = {}
     for name, target in defined.items():
         try:
@@ -35,11 +37,12 @@ def parse_names(defined: dict) -> dict:
         if len(chain) >= MAX_DEPTH:
             raise XlgptError(f"the defined name {raw[chain[0]][0]} goes through more than {MAX_DEPTH} other names; "
                              f"the workbook is damaged")
-        mentioned = {n.name.upper() for n in walk(tree) if isinstance(n, Name) and n.name.upper() in raw}
-        parts = sum(1 for _ in walk(tree))
-        for m in mentioned:
+        nodes = list(walk(tree))
+        mentioned = Counter(n.name.upper() for n in nodes if isinstance(n, Name) and n.name.upper() in raw)
+        parts = len(nodes)
+        for m, uses in mentioned.items():
             expand(m, chain + (key,))
-            parts += sizes[m] * sum(1 for n in walk(tree) if isinstance(n, Name) and n.name.upper() == m)
+            parts += sizes[m] * uses
         if parts > MAX_PARTS:
             raise XlgptError(f"the defined name {name} expands into more than {MAX_PARTS:,} parts through the "
                              f"names it uses; the workbook is damaged or forged")
@@ -50,10 +53,12 @@ def parse_names(defined: dict) -> dict:
         sizes[key] = parts
         return done[key]
 
-    out = {}
-    for key, (name, _) in raw.items():
-        out[name] = out[key] = expand(key, ())
-    return out
+    return {key: expand(key, ()) for key in raw}
+
+
+def lookup(names: dict, name: str):
+    """The tree of a defined name however it is spelt (parse_names keys them in capitals), or None."""
+    return names.get(name.upper())
 
 
 def _replaced(node, done: dict):

@@ -9,6 +9,7 @@ from ..sheet import refs
 from ..sheet.book import Book, Formulas
 from ..errors import XlgptError
 from .functions import FUNCTIONS
+from .names import lookup
 from .parser import Call, FormulaError, Name, Ref, parse, walk as _walk
 
 
@@ -103,7 +104,7 @@ def _with_names(tree, names: dict):
     """Every node of the tree, a defined name's tree in the name's place (a name may hold a formula)."""
     for node in _walk(tree):
         if isinstance(node, Name):
-            target = names.get(node.name) or names.get(node.name.upper())
+            target = lookup(names, node.name)
             if target is not None:
                 yield from _walk(target)
                 continue
