@@ -3,9 +3,8 @@
 
 import os
 import sys
-from pathlib import Path
-
 from dataclasses import dataclass
+from pathlib import Path
 
 from .. import engine
 from ..errors import XlgptError

@@ -77,12 +77,15 @@ def _embed(b: Build) -> None:
 
 
 def _resid_pre(b: Build, layer: int) -> None:
-    b.x = b.shared["block_in"] = residual.resid_pre_tab(b.book, layer, b.x, b.shared["text"], b.shared["surgery"])
+    b.x = residual.resid_pre_tab(b.book, layer, b.x, b.shared["text"], b.shared["surgery"])
 
 
-def _ln_1(b: Build, layer: int) -> None:
-    b.shared["ln"] = layer_norm.layer_norm_tab(b.book, b.cfg, f"h.{layer}.ln_1", f"h.{layer}.ln_1", b.x,
-                                               b.shared["text"])
+def _block_layer_norm(which: str):
+    """A block's ln_1 or ln_2: the residual stream as the last stage left it, normalised for the sub-block."""
+    def build(b: Build, layer: int) -> None:
+        tab = f"h.{layer}.{which}"
+        b.shared["ln"] = layer_norm.layer_norm_tab(b.book, b.cfg, tab, tab, b.x, b.shared["text"])
+    return build
 
 
 def _attention(b: Build, layer: int) -> None:
@@ -92,11 +95,6 @@ def _attention(b: Build, layer: int) -> None:
 
 def _resid_mid(b: Build, layer: int) -> None:
     b.x = residual.residual_tab(b.book, f"h.{layer}.resid_mid", b.x, b.shared["sub"], b.shared["text"])
-
-
-def _ln_2(b: Build, layer: int) -> None:
-    b.shared["ln"] = layer_norm.layer_norm_tab(b.book, b.cfg, f"h.{layer}.ln_2", f"h.{layer}.ln_2", b.x,
-                                               b.shared["text"])
 
 
 def _mlp(b: Build, layer: int) -> None:
@@ -145,6 +143,10 @@ def _weights(b: Build) -> None:
         weight_tab(b.book, name, tensor)
 
 
+def _layer_norm_area(cfg: GPT2Config, n_ctx: int, tab: str) -> Area:
+    return layer_norm.out_area(tab, cfg, n_ctx)
+
+
 def _n_embd_wide(out_area):
     """A module's out_area(tab, n_ctx, width) as a Result's area: the residual stream's width."""
     return lambda cfg, n, tab: out_area(tab, n, cfg.n_embd)
@@ -166,8 +168,8 @@ STAGES = (
           tour=(("h.0.resid_pre", "the residual stream entering block 0, with its steering (every block h.N has "
                                   "these tabs)"),),
           results=(Result("h.{layer}.resid_pre", _n_embd_wide(residual.out_area)),)),
-    Stage("ln_1", _ln_1, block=True, tour=(("h.0.ln_1", "block 0, layer norm 1"),),
-          results=(Result("h.{layer}.ln_1", lambda cfg, n, tab: layer_norm.out_area(tab, cfg, n)),)),
+    Stage("ln_1", _block_layer_norm("ln_1"), block=True, tour=(("h.0.ln_1", "block 0, layer norm 1"),),
+          results=(Result("h.{layer}.ln_1", _layer_norm_area),)),
     Stage("attention", _attention, block=True, tour=(
         ("h.0.attn.c_attn", "queries, keys, values"),
         ("h.0.attn.scores", "each head's scores with the causal mask"),
@@ -179,8 +181,8 @@ STAGES = (
                    Result("h.{layer}.attn.c_proj", lambda cfg, n, tab: attention.out_area(tab, cfg, n)))),
     Stage("resid_mid", _resid_mid, block=True, tour=(("h.0.resid_mid", "residual stream after attention"),),
           results=(Result("h.{layer}.resid_mid", _n_embd_wide(residual.out_area)),)),
-    Stage("ln_2", _ln_2, block=True, tour=(("h.0.ln_2", "layer norm 2"),),
-          results=(Result("h.{layer}.ln_2", lambda cfg, n, tab: layer_norm.out_area(tab, cfg, n)),)),
+    Stage("ln_2", _block_layer_norm("ln_2"), block=True, tour=(("h.0.ln_2", "layer norm 2"),),
+          results=(Result("h.{layer}.ln_2", _layer_norm_area),)),
     Stage("mlp", _mlp, block=True, tour=(
         ("h.0.mlp.c_fc", "MLP up-projection"),
         ("h.0.mlp.gelu", "GELU"),
@@ -191,7 +193,7 @@ STAGES = (
     Stage("resid_post", _resid_post, block=True, tour=(("h.0.resid_post", "residual stream after the block"),),
           results=(Result("h.{layer}.resid_post", _n_embd_wide(residual.out_area)),)),
     Stage("ln_f", _ln_f, tour=(("ln_f", "final layer norm"),),
-          results=(Result("ln_f", lambda cfg, n, tab: layer_norm.out_area(tab, cfg, n)),)),
+          results=(Result("ln_f", _layer_norm_area),)),
     Stage("logits", _logits, tour=((logits.TAB, "scores over the whole vocabulary at the last prompt position"),)),
     Stage("predict", _predict, tour=((predict.TAB, "softmax, top 10, decoded text"),)),
     Stage("lens", _lens, tour=((lens.TAB, "the top token after every block at every position, and the residual "
