@@ -27,6 +27,8 @@ CASES = {
                 "AVERAGE(In!A1:A3,In!B5)"],
     "CONCATENATE": ['CONCATENATE(In!B1,"-",In!A1)', "CONCATENATE(In!B6,In!B3,In!A5)", "CONCATENATE(In!B1,In!B5)"],
     "COUNT": ["COUNT(In!A1:A6)", "COUNT(In!A1:B6)", "COUNT(In!B1:B4)", "COUNT(1,2,In!A1)"],
+    "EXACT": ['EXACT(In!B1,"abc")', 'EXACT(In!B1,"ABC")', "EXACT(In!B2,12)", "EXACT(In!B3,\"\")", "EXACT(In!B5,1)",
+              'SUMPRODUCT(EXACT(In!B1:B6,"Hello World")*1)'],
     "EXP": ["EXP(In!A1)", "EXP(In!A2)", "EXP(In!B2)", "EXP(In!B1)", "EXP(1000)"],
     "IF": ["IF(In!A1>1,In!B1,In!A1)", "IF(In!A3,1,2)", "IF(In!B3,1,2)", "IF(In!B5,1,2)", "IF(In!A1<0,1)",
            'IF("TRUE",1,2)', "IF(In!B1,1,2)"],

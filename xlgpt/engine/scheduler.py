@@ -149,6 +149,30 @@ def order(groups: list[Group], names: dict, needed: list | None = None) -> list[
     return ordered
 
 
+def reads(groups: list[Group], names: dict) -> list[list]:
+    """For each group, the (sheet, r0, c0, r1, c1) rectangles, exclusive ends, that its cells read."""
+    return [_reads(g, names) for g in groups]
+
+
+def downstream(groups: list[Group], group_reads: list[list], rects: list) -> list[int]:
+    """Indices of the groups (in the order given, a schedule's) whose values change when the cells of `rects`
+    (sheet, r0, c0, r1, c1; exclusive ends) change: those that hold such cells, and every group that reads,
+    directly or not, a group already found. group_reads: reads(groups, names)."""
+    changed = {}  # sheet -> rectangles whose values change: the given cells, then each found group's output
+    for sheet, *rect in rects:
+        changed.setdefault(sheet, []).append(rect)
+    out = []
+    for i, g in enumerate(groups):
+        own = g.output()
+        hit = any(_overlaps(rect, own) for rect in changed.get(g.sheet, ()))
+        if not hit:
+            hit = any(_overlaps(rect, read) for sheet, *read in group_reads[i] for rect in changed.get(sheet, ()))
+        if hit:
+            out.append(i)
+            changed.setdefault(g.sheet, []).append(own)
+    return out
+
+
 def _settled(groups: list[Group], names: dict):
     """(groups, what each reads): a group that reads its own cells row by row becomes one evaluated a row at a
     time; one that reads them every which way becomes single cells, until every group is settled."""

@@ -94,7 +94,12 @@ class Formulas:
 class ColorScale:
     """A conditional-formatting colour scale (a heat map) over a range of the sheet."""
     ref: str
-    colors: tuple[str, ...] = ("FFFFFF", "F8696B")  # low, high (ARGB without alpha)
+    colors: tuple[str, ...] = ("FFFFFF", "F8696B")  # low, high (ARGB without alpha); or low, middle, high
+    middle: float | None = None  # with three colours: the value the middle one marks (else the median)
+
+
+# a heat map of signed values: blue below 0, white at 0, red above
+DIVERGING = dict(colors=("5A8AC6", "FFFFFF", "F8696B"), middle=0.0)
 
 
 @dataclass

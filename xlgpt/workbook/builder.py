@@ -60,6 +60,7 @@ def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int =
         names.LOGITS: b.shared["logits"].ref(),
     })
     book.names.update(b.shared["surgery"].names())
+    book.names.update(b.names)
     book.names.update({stages.stage_name(tab): area.ref() for tab, area in b.results.items()})
     model = [ckpt.source, f"{cfg.n_layer} layers, {cfg.n_head} heads, width {cfg.n_embd}, vocabulary {cfg.n_vocab}",
              f"{ckpt.n_params:,} cells in {len(ckpt.params)} weight tabs"]

@@ -13,6 +13,11 @@ def out_area(tab: str, cfg: GPT2Config, n_ctx: int) -> Area:
     return grid_area(tab, n_ctx, OUT_COL, cfg.n_embd)
 
 
+def std_area(tab: str, n_ctx: int) -> Area:
+    """Each position's std (the scale the normalised row is divided by)."""
+    return grid_area(tab, n_ctx, FIRST_COL + 1, 1)
+
+
 def layer_norm_tab(book: Book, cfg: GPT2Config, tab: str, name: str, x: Area, token_text: Area) -> Area:
     """name is the weights' prefix (h.0.ln_1, ln_f); x the rows to normalise."""
     t = stage("layer_norm")

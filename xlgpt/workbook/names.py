@@ -12,6 +12,14 @@ TOP_TOKENS = "TopTokens"
 TOP_PROBS = "TopProbs"
 LOGITS = "Logits"  # the logits over the vocabulary at the last prompt position
 
+ATTR_TARGET = "AttrTarget"  # Attribution: the two token cells whose logit difference is attributed
+ATTR_VERSUS = "AttrVersus"
+ATTR_HEADS = "AttrHeads"  # [n_layer, n_head]: each head's direct share of the logit difference
+ATTR_MLPS = "AttrMlps"  # [n_layer, 1]
+ATTR_EMBED = "AttrEmbed"  # [2, 1]: the token embedding's share, the position embedding's
+ATTR_SUM = "AttrSum"  # every share plus the ln_f bias term: equals AttrLogitDiff
+ATTR_LOGIT_DIFF = "AttrLogitDiff"
+
 HEAD_GATES = "HeadGates"  # Surgery: [n_layer, n_head]
 ATTN_GATES = "AttnGates"  # [n_layer, 1]
 MLP_GATES = "MlpGates"

@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..sheet.book import Book
 from ..model.config import GPT2Config
-from . import attention, embed, layer_norm, lens, logits, mlp, predict, residual, surgery, tokenize, vocab
+from . import attention, attribution, embed, layer_norm, lens, logits, mlp, predict, residual, surgery, tokenize, vocab
 from .grid import Area
 
 
@@ -33,6 +33,7 @@ class Build:
     x: Area | None = None  # the residual stream as the last stage left it
     results: dict = field(default_factory=dict)  # tab -> the area of its result (what the registry records)
     shared: dict = field(default_factory=dict)  # what a later stage reads: surgery, tokens, logits, top, ...
+    names: dict = field(default_factory=dict)  # defined names a stage adds: name -> reference
     resid_posts: list = field(default_factory=list)
 
 
@@ -119,6 +120,10 @@ def _predict(b: Build) -> None:
     b.shared["top"] = predict.predict_tab(b.book, b.shared["logits"], b.shared["probs"], b.vocab, predict.TOP_K)
 
 
+def _attribution(b: Build) -> None:
+    b.names.update(attribution.attribution_tab(b.book, b.cfg, b.n_ctx, b.shared["surgery"], b.vocab, "ln_f"))
+
+
 def _lens(b: Build) -> None:
     if not b.with_lens:
         return
@@ -196,6 +201,9 @@ STAGES = (
           results=(Result("ln_f", _layer_norm_area),)),
     Stage("logits", _logits, tour=((logits.TAB, "scores over the whole vocabulary at the last prompt position"),)),
     Stage("predict", _predict, tour=((predict.TAB, "softmax, top 10, decoded text"),)),
+    Stage("attribution", _attribution, tour=((attribution.TAB, "which heads, MLPs and embeddings push the "
+                                                               "prediction toward one token and away from another "
+                                                               "(direct logit attribution)"),)),
     Stage("lens", _lens, tour=((lens.TAB, "the top token after every block at every position, and the residual "
                                           "norms (when built)"),)),
     Stage("vocab", _vocab, tour=((vocab.TAB, "every token's text"),)),

@@ -89,7 +89,11 @@ def _conditional_formatting(sheet: Sheet) -> str:
     out = ""
     for priority, cs in enumerate(sheet.color_scales, 1):
         colors = "".join(f'<color rgb="FF{c}"/>' for c in cs.colors)
-        stops = '<cfvo type="min"/>' + ('<cfvo type="percentile" val="50"/>' if len(cs.colors) == 3 else "") + '<cfvo type="max"/>'
+        middle = ""
+        if len(cs.colors) == 3:
+            middle = '<cfvo type="percentile" val="50"/>' if cs.middle is None else \
+                f'<cfvo type="num" val="{cs.middle!r}"/>'
+        stops = '<cfvo type="min"/>' + middle + '<cfvo type="max"/>'
         out += (f'<conditionalFormatting sqref="{cs.ref}"><cfRule type="colorScale" priority="{priority}">'
                 f"<colorScale>{stops}{colors}</colorScale></cfRule></conditionalFormatting>")
     return out

@@ -1,4 +1,4 @@
-"""Text: LEN, MID, LEFT, RIGHT, CONCATENATE, UNICODE, UNICHAR (Excel's rules: text in UTF-16 units, a text
+"""Text: LEN, MID, LEFT, RIGHT, CONCATENATE, EXACT, UNICODE, UNICHAR (Excel's rules: text in UTF-16 units, a text
 result of at most 32,767 characters)."""
 
 import numpy as np
@@ -64,5 +64,7 @@ register("MID", ["value", "value", "value"], 3, types=["text", "integer", "integ
 register("LEFT", ["value", "value"], 1, 2, defaults=(1.0,), types=["text", "integer"])(_text_fn(_left))
 register("RIGHT", ["value", "value"], 1, 2, defaults=(1.0,), types=["text", "integer"])(_text_fn(_right))
 register("CONCATENATE", ["value"], 1, None, types=["text"])(_text_fn(_concatenate))
+# case-sensitive, unlike = and MATCH (" Monday" is not " monday"): the Attribution tab finds a token's id with it
+register("EXACT", ["value", "value"], 2, types=["text", "text"])(_text_fn(lambda a, b: a == b))
 register("UNICODE", ["value"], 1, types=["text"])(_text_fn(_unicode))
 register("UNICHAR", ["value"], 1, types=["integer"])(_text_fn(_unichar))
