@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .commands.options import BuildOptions, GenerateOptions, Output, PredictOptions, RecalcOptions, SweepOptions, Weights
+from .commands.options import (BuildOptions, GenerateOptions, Output, PatchOptions, PredictOptions, RecalcOptions,
+                               SweepOptions, Weights)
 from .errors import XlgptError
 from .workbook.prediction import print_prediction
 
@@ -92,6 +93,17 @@ def cmd_sweep(a) -> None:
     if o.csv is not None:
         workbook_sweep.write_csv(o.csv, s.result)
     print(workbook_sweep.table(s.result))
+
+
+def cmd_patch(a) -> None:
+    from .commands import patch
+    from .workbook import patching
+    o = PatchOptions(Path(a.book), a.clean, a.corrupt, a.target, a.versus, patch.kinds(a.components), a.write_tab,
+                     _output(a), a.json)
+    p = patch.run(o, progress=_Progress)
+    if p.out is not None:
+        print(patch.written(p), file=sys.stderr)
+    print(json.dumps(p.result, ensure_ascii=False) if a.json else patching.table(p.result))
 
 
 def cmd_generate(a) -> None:
@@ -198,6 +210,24 @@ def parser() -> argparse.ArgumentParser:
     _output_args(p, "with --write-tab: write the workbook here", "with --write-tab: overwrite BOOK")
     p.set_defaults(run=cmd_sweep)
 
+    p = sub.add_parser("patch", help="activation patching: which heads, MLPs and residual positions carry the "
+                                     "clean prompt's behaviour into the corrupted one")
+    p.add_argument("book")
+    p.add_argument("--clean", required=True, metavar="TEXT", help="the prompt whose behaviour is studied")
+    p.add_argument("--corrupt", required=True, metavar="TEXT",
+                   help="the same prompt with the telling part changed (as many tokens)")
+    p.add_argument("--target", metavar="TOKEN", help="the token the clean run should predict (default: its top token)")
+    p.add_argument("--versus", metavar="TOKEN", help="the token compared with it (default: the corrupted run's top)")
+    p.add_argument("--components", default="heads,mlps", metavar="KINDS",
+                   help="what to patch: heads, mlps, resid (the residual stream per block and position); "
+                        "default heads,mlps")
+    p.add_argument("--json", action="store_true", help="print one JSON object: clean, corrupt, target, versus, "
+                                                       "components")
+    p.add_argument("--write-tab", action="store_true",
+                   help="add the scores to the workbook as the Patching tab (with --out PATH or --in-place)")
+    _output_args(p, "with --write-tab: write the workbook here", "with --write-tab: overwrite BOOK")
+    p.set_defaults(run=cmd_patch)
+
     p = sub.add_parser("generate", help="append the predicted token and recalculate, N times")
     p.add_argument("book")
     p.add_argument("--tokens", type=int, default=10, metavar="N")
@@ -228,7 +258,8 @@ def _on_sigterm(signum, frame):
 
 
 # The options that hold text for the workbook (not file names, which may be any bytes)
-_TEXT_OPTIONS = ("set", "prompt", "text", "steer_prompts", "keep_only")
+_TEXT_OPTIONS = ("set", "prompt", "text", "steer_prompts", "keep_only", "clean", "corrupt", "target", "versus",
+                 "components")
 
 
 def _text_is_utf8(args) -> None:

@@ -99,3 +99,16 @@ class GenerateOptions:
     temperature: float = 0.0
     top_k: int = 0
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class PatchOptions:
+    book: Path
+    clean: str
+    corrupt: str
+    target: str | None = None  # None: the clean run's top token
+    versus: str | None = None  # None: the corrupted run's top token
+    components: tuple[str, ...] = ("heads", "mlps")
+    write_tab: bool = False
+    output: Output = Output()
+    json: bool = False

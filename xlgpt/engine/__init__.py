@@ -24,8 +24,9 @@ from ..sheet.cells import NA
 from .values import CellByCell, numeric_if_possible
 
 
-def _cells(book: Book, target: str) -> Ref:
-    """A defined name's or a reference's rectangle of one sheet, or one line saying why it is not one."""
+def cells(book: Book, target: str) -> Ref:
+    """A defined name's or a reference's rectangle of one sheet (a Ref: sheet, r0, c0, r1, c1, inclusive), or
+    one line saying why it is not one."""
     node = parse(book.names.get(target, target))
     if isinstance(node, Name):
         raise XlgptError(f"{target} is not a defined name of this workbook")
@@ -37,7 +38,7 @@ def _cells(book: Book, target: str) -> Ref:
 def read_range(book: Book, target: str, store: Store | None = None) -> np.ndarray:
     """The current values of a defined name or a reference such as 'Tokens'!$B$5:$B$20, as a 2-D array
     (as a what_if run left them, given its store)."""
-    node = _cells(book, target)
+    node = cells(book, target)
     store = store or Store(book)
     if not store.has_sheet(node.sheet):
         raise XlgptError(f"{target}: no sheet named {node.sheet}")
@@ -58,7 +59,7 @@ class Plan:
         holding them and every group that reads those, directly or not, in this plan's order."""
         if self._reads is None:
             self._reads = reads(self.groups, self.names)
-        rects = [(n.sheet, n.r0, n.c0, n.r1 + 1, n.c1 + 1) for n in (_cells(book, t) for t in targets)]
+        rects = [(n.sheet, n.r0, n.c0, n.r1 + 1, n.c1 + 1) for n in (cells(book, t) for t in targets)]
         keep = downstream(self.groups, self._reads, rects)
         groups = [self.groups[i] for i in keep]
         seen = {id(g.block) for g in groups}
@@ -80,7 +81,7 @@ def make_plan(book: Book, needed: list[str] | None = None) -> Plan:
     names = parse_names(book.names)  # a name the engine cannot read evaluates to #NAME? where it is used
     rects = None
     if needed is not None:
-        rects = [(n.sheet, n.r0, n.c0, n.r1 + 1, n.c1 + 1) for n in (_cells(book, target) for target in needed)]
+        rects = [(n.sheet, n.r0, n.c0, n.r1 + 1, n.c1 + 1) for n in (cells(book, target) for target in needed)]
     groups = schedule(book, names, rects)
     seen, blocks = set(), []
     for g in groups:
@@ -106,7 +107,7 @@ def _held(book: Book, plan: Plan, overrides: list[Override]) -> dict:
     formula cells that the plan evaluates."""
     held = {}
     for o in overrides:
-        node = _cells(book, o.target)
+        node = cells(book, o.target)
         shape = (node.r1 - node.r0 + 1, node.c1 - node.c0 + 1)
         values = np.asarray(o.values)
         if values.shape != shape:

@@ -26,7 +26,7 @@ from ..sheet.cells import MAX_TEXT, too_long
 from ..errors import XlgptError
 from ..model import tokenizer
 from .prediction import prediction_and_logits
-from . import names
+from . import names, result_tab
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 # The days-of-week study: "If today is Monday, tomorrow is" -> " Tuesday", and two other phrasings of the same
@@ -389,28 +389,7 @@ def experiments_sheet(result: dict, source: str, name: str = EXPERIMENTS) -> She
 
 
 def write_tab(rb, dest: Path, result: dict, source: str, progress=None, still_source=None) -> str:
-    """The workbook, as it was read, with the sweep's tab; returns the tab's name. A tab that an earlier sweep
-    wrote (its A1 carries the mark) is replaced; a tab of the user's that happens to be named Experiments is
-    never touched: the new tab takes the next free name (Experiments 2, ...)."""
-    taken = {s.name.upper(): s for s in rb.book.sheets}  # sheet names are case-insensitive
-    name, n = EXPERIMENTS, 1
-    while name.upper() in taken and not _ours(taken[name.upper()]):
-        n += 1
-        name = f"{EXPERIMENTS} {n}"
-    existing = taken.get(name.upper())
-    sheet = experiments_sheet(result, source, existing.name if existing else name)
-    if existing is not None:
-        existing.blocks = sheet.blocks
-        rb.save(dest, {existing.name}, progress=progress, still_source=still_source)
-    else:
-        rb.save(dest, set(), progress=progress, still_source=still_source, added=[sheet])
-    return sheet.name
-
-
-def _ours(sheet: Sheet) -> bool:
-    """Whether a tab is one a sweep wrote: its A1 starts with the mark."""
-    for b in sheet.blocks:
-        if isinstance(b, Texts) and b.row == 0 and b.col == 0 and b.data and b.data[0]:
-            first = b.data[0][0]
-            return isinstance(first, str) and first.startswith(MARK)
-    return False
+    """The workbook, as it was read, with the sweep's tab; returns the tab's name (workbook/result_tab.py: an
+    earlier sweep's tab is replaced, a tab of the user's never touched)."""
+    return result_tab.write_tab(rb, dest, lambda name: experiments_sheet(result, source, name), EXPERIMENTS, MARK,
+                                progress, still_source)
