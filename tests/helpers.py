@@ -79,8 +79,8 @@ class Built:
         self.n_ctx = n_ctx
         self.path = tmp / "book.xlsx"
         write_book(builder.build_workbook(self.ckpt, PROMPT, n_ctx, lens=lens), self.path)
-        as_written = {k: written_values(v) for k, v in self.ckpt.params.items()}
-        self.ref = oracle.forward(as_written, self.ckpt.config, self.ids)
+        self.as_written = {k: written_values(v) for k, v in self.ckpt.params.items()}
+        self.ref = oracle.forward(self.as_written, self.ckpt.config, self.ids)
         self.ref_top_ids, self.ref_top_probs = oracle.top_k(self.ref["logits"][-1], predict.TOP_K)
 
 
@@ -122,6 +122,35 @@ def check_against_oracle(wb, built):
     assert named(wb, names.NEXT_TOKEN)[0, 0] == tokenizer.token_text(built.ref_top_ids[0])
     assert named(wb, names.TOKEN_IDS)[:n, 0].tolist() == built.ids
     assert named(wb, names.TOKEN_COUNT)[0, 0] == n
+    want = oracle.attribution(built.as_written, cfg, built.ids, *map(int, built.ref_top_ids[:2]))
+    attribution_equal(lambda name: numbers(named(wb, name)), cfg, want, REL)
+
+
+def attribution_shares(read, cfg) -> dict:
+    """The Attribution tab's shares through its defined names (read(name) -> 2-D numbers), in the shape of
+    oracle.attribution; the attention bias and steering columns beside AttrHeads and AttrMlps."""
+    from xlgpt.workbook import attribution
+    table = read(attribution.table_area(cfg).ref())
+    heads = read(names.ATTR_HEADS)
+    assert np.array_equal(heads, table[:, :cfg.n_head]) and np.array_equal(read(names.ATTR_MLPS)[:, 0],
+                                                                          table[:, cfg.n_head + 1])
+    return {"heads": heads, "attn_bias": table[:, cfg.n_head], "mlps": table[:, cfg.n_head + 1],
+            "steer": table[:, cfg.n_head + 2], "embed": read(names.ATTR_EMBED)[:, 0],
+            "sum": read(names.ATTR_SUM)[0, 0], "logit_diff": read(names.ATTR_LOGIT_DIFF)[0, 0]}
+
+
+def attribution_equal(read, cfg, want: dict, tolerance: float) -> dict:
+    """Every share of the tab within `tolerance` of the largest share of `want` (an oracle.attribution or
+    reference.hf_attribution), the logit difference within it relatively, and the sum of the shares and the ln_f
+    bias term equal to the difference within 1e-9. Returns the tab's shares."""
+    got = attribution_shares(read, cfg)
+    largest = max(np.max(np.abs(want[k])) for k in ("heads", "attn_bias", "mlps", "steer", "embed"))
+    for k in ("heads", "attn_bias", "mlps", "steer", "embed"):
+        diff = np.max(np.abs(np.asarray(got[k]) - want[k]))
+        assert diff <= tolerance * largest, f"Attribution {k}: max difference {diff:.3g} (largest share {largest:.3g})"
+    assert abs(got["logit_diff"] - want["logit_diff"]) <= tolerance * abs(want["logit_diff"])
+    assert abs(got["sum"] - got["logit_diff"]) <= 1e-9 * max(abs(got["logit_diff"]), largest)
+    return got
 
 
 # Where Excel has a specific error, LibreOffice computes its generic Err:502 ("invalid argument") and writes

@@ -21,8 +21,12 @@ def area(wb, sheet: str, row: int, col: int, nrows: int, ncols: int) -> np.ndarr
 
 
 def named(wb, name: str) -> np.ndarray:
-    """The values of a defined name that refers to one rectangle."""
-    sheet, ref = next(iter(wb.defined_names[name].destinations))
+    """The values of a defined name that refers to one rectangle, or of a reference 'Sheet'!$A$1:$B$2."""
+    if name in wb.defined_names:
+        sheet, ref = next(iter(wb.defined_names[name].destinations))
+    else:
+        sheet, ref = name.rsplit("!", 1)
+        sheet = sheet.strip("'").replace("''", "'")
     return area(wb, sheet, *refs.parse_area(ref.replace("$", "")))
 
 

@@ -47,6 +47,7 @@ def run(o: PatchOptions, progress=None) -> Patched:
     out = o.output.target(o.book) if o.write_tab else None
     if not o.book.is_file():
         raise XlgptError(f"{o.book}: no such workbook")
+    patching.check(o.clean, o.corrupt, o.target, o.versus)
     still_source = unchanged(o.book, "during the patching")
     rb = Package.read(o.book, progress=step("reading tab"))
     result = patching.patch(rb.book, o.clean, o.corrupt, o.components, o.target, o.versus,

@@ -175,4 +175,5 @@ def _compare(op, a, b):
         if y is None or (isinstance(y, float) and y != y):
             y = "" if isinstance(x, str) else (False if isinstance(x, bool) else 0.0)
         return bool(fn(_rank(x), _rank(y)))
-    return np.frompyfunc(one, 2, 1)(a.astype(object), b.astype(object))
+    with np.errstate(invalid="ignore"):  # NaN (an empty cell) tested with x != x
+        return np.frompyfunc(one, 2, 1)(a.astype(object), b.astype(object))

@@ -106,3 +106,40 @@ def top_k(logits, k: int):  # [n_vocab] -> (ids, probs), most likely first; ties
     probs = softmax(np.asarray(logits, dtype=np.float64))
     ids = np.argsort(-probs, kind="stable")[:k]
     return ids, probs[ids]
+
+
+def attribution(params: dict, cfg: GPT2Config, ids, target: int, versus: int, knobs: Knobs | None = None) -> dict:
+    """Direct logit attribution at the last position, as the Attribution tab computes it: with ln_f's scale
+    there held fixed, each part c of the residual stream contributes (c - mean(c)) . (ln_f gain x (wte[target]
+    - wte[versus])) / scale, and the parts plus the ln_f bias term add up to logit[target] - logit[versus].
+    Returns heads [n_layer, n_head], attn_bias, mlps, steer [n_layer], embed [token, position], bias_term,
+    logit_diff."""
+    knobs = knobs or Knobs()
+    out = forward(params, cfg, ids, knobs)
+    p64 = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+    wte, last, hw = p64["wte.weight"], len(ids) - 1, cfg.head_width
+    x = out[f"h.{cfg.n_layer - 1}.resid_post"][last]
+    scale = np.sqrt(np.mean((x - x.mean()) ** 2) + cfg.eps)
+    delta = wte[target] - wte[versus]
+    u = p64["ln_f.weight"] * delta
+    u = u - u.mean()
+
+    def share(c):
+        return float(np.asarray(c) @ u / scale)
+
+    attn_gates = knobs.attn_gates if knobs.attn_gates is not None else np.ones(cfg.n_layer)
+    heads = np.zeros((cfg.n_layer, cfg.n_head))
+    attn_bias, mlps, steer = (np.zeros(cfg.n_layer) for _ in range(3))
+    for i in range(cfg.n_layer):
+        z, w = out[f"h.{i}.attn.z"][last], p64[f"h.{i}.attn.c_proj.weight"]
+        for h in range(cfg.n_head):
+            heads[i, h] = attn_gates[i] * share(z[h * hw:(h + 1) * hw] @ w[h * hw:(h + 1) * hw])
+        attn_bias[i] = attn_gates[i] * share(p64[f"h.{i}.attn.c_proj.bias"])
+        mlps[i] = share(out[f"h.{i}.mlp.c_proj"][last])
+        for s in knobs.steering:
+            if s.layer == i and (s.positions is None or last in s.positions):
+                steer[i] += s.coeff * share(s.vector)
+    embed = np.array([share(wte[ids[last]]), share(p64["wpe.weight"][last])])
+    logits = out["logits"][last]
+    return {"heads": heads, "attn_bias": attn_bias, "mlps": mlps, "steer": steer, "embed": embed,
+            "bias_term": float(p64["ln_f.bias"] @ delta), "logit_diff": float(logits[target] - logits[versus])}

@@ -56,20 +56,22 @@ def attribution_tab(book: Book, cfg: GPT2Config, n_ctx: int, surgery, vocab: Are
     """The tab; returns its defined names (names.ATTR_*). ln_f: the final layer norm's tab."""
     t = stage("attribution")
     d, hw, n_layer = cfg.n_embd, cfg.head_width, cfg.n_layer
-    s = book.add(Sheet(TAB, col_widths={0: 34, 1: 12}, freeze=(0, 1)))
+    s = book.add(Sheet(TAB, col_widths={0: 40, 1: 12, 2: 14}, freeze=(0, 1)))
     titled(s, t["attribution"])
     count = names.TOKEN_COUNT
 
     # the two tokens, their ids, and what the cells mean
     ids = {}
-    s.add(Texts(TOKEN_ROWS["target"] - 1, 0, [["compare the logits of", "token (type over it)", "id", ""]],
+    s.add(Texts(TOKEN_ROWS["target"] - 1, 0, [["compare the logits of", "type a token", "token compared", "id", ""]],
                 style="bold"))
     for k, (what, row) in enumerate(TOKEN_ROWS.items(), 1):
-        s.add(Texts(row, 0, [[f"{what}{' (the top prediction)' if k == 1 else ' (the second most likely)'}"]]))
-        text = place(s, t["attribution"], Area(TAB, row, 1, 1, 1), style="input", tokens=names.TOP_TOKENS, rank=k)
-        ids[what] = place(s, t["token_id"], Area(TAB, row, 2, 1, 1), tokens=names.TOP_TOKENS,
+        s.add(Texts(row, 0, [[f"{what} (empty: the {'top prediction' if k == 1 else 'second most likely'})"]]))
+        s.add(Texts(row, 1, [[None]], style="input"))  # AttrTarget, AttrVersus: typed text, e.g. " Tuesday"
+        text = place(s, t["attribution"], Area(TAB, row, 2, 1, 1), typed=refs.cell(row, 1), tokens=names.TOP_TOKENS,
+                     rank=k)
+        ids[what] = place(s, t["token_id"], Area(TAB, row, 3, 1, 1), tokens=names.TOP_TOKENS,
                           top_ids=names.TOP_IDS, vocab=vocab.ref(), text=text.ref(False))
-        place(s, t["token_note"], Area(TAB, row, 3, 1, 1), style="note", id=ids[what].ref(False))
+        place(s, t["token_note"], Area(TAB, row, 4, 1, 1), style="note", id=ids[what].ref(False))
     target, versus = ids["target"].ref(False), ids["versus"].ref(False)
 
     # the vectors at the last position: below the tables, a row per dimension

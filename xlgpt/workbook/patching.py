@@ -143,6 +143,22 @@ def token_id(text: str, what: str) -> int:
     return ids[0]
 
 
+def same_length(clean: int, corrupt: int) -> None:
+    if clean != corrupt:
+        raise XlgptError(f"the clean prompt is {clean} tokens and the corrupted one {corrupt}: patching swaps "
+                         f"activations position by position, so give two prompts of the same length in tokens "
+                         f"(xlgpt tokenize shows them)")
+
+
+def check(clean: str, corrupt: str, target: str | None, versus: str | None) -> None:
+    """What can be said wrong before the workbook is read (GPT-2's tokenizer; the workbook's formulas tokenize
+    the same way, and patch checks their count again)."""
+    same_length(len(tokenizer.encode_ordinary(clean)), len(tokenizer.encode_ordinary(corrupt)))
+    for text, what in ((target, "target"), (versus, "versus")):
+        if text is not None:
+            token_id(text, what)
+
+
 def patch(book: Book, clean: str, corrupt: str, kinds: tuple[str, ...] = ("heads", "mlps"),
           target: str | None = None, versus: str | None = None, progress=None) -> dict:
     """Every component of `kinds` patched from the clean run into the corrupted one. Returns the result as
@@ -154,10 +170,7 @@ def patch(book: Book, clean: str, corrupt: str, kinds: tuple[str, ...] = ("heads
         parts = components(book, kinds, len(c.token_ids))
         p.keep(c, parts)
         a = p.run(corrupt)  # the book holds the corrupted run, which each patched run starts from
-        if len(c.token_ids) != len(a.token_ids):
-            raise XlgptError(f"the clean prompt is {len(c.token_ids)} tokens and the corrupted one "
-                             f"{len(a.token_ids)}: patching swaps activations position by position, so give two "
-                             f"prompts of the same length in tokens (xlgpt tokenize shows them)")
+        same_length(len(c.token_ids), len(a.token_ids))
         t = token_id(target, "target") if target is not None else int(np.argmax(c.logits))
         v = token_id(versus, "versus") if versus is not None else int(np.argmax(a.logits))
         if t == v:
