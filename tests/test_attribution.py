@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import PROMPT, attribution_equal, attribution_shares, cli
+from helpers import PROMPT, attribution_equal, cli
 from reference import as_written_double, hf_attribution, hf_patching, save_hf_model
 from xlgpt import engine
 from xlgpt.model import checkpoint, oracle, tokenizer
@@ -90,16 +90,34 @@ def test_typed_tokens_are_followed_and_checked(hf_book):
 
 
 @pytest.mark.slow
-def test_attribution_gpt2_small_shaped(hf_small2, tmp_path):
-    """Full width and vocabulary, 2 blocks, with knobs: the shares equal transformers'."""
+def test_gpt2_small_shaped(hf_small2, tmp_path):
+    """Full width and vocabulary, 2 blocks: with knobs, the shares equal transformers'; without them, every
+    head's and MLP's patching score does (one build for both)."""
     save_hf_model(hf_small2, tmp_path)
     ckpt = checkpoint.load(str(tmp_path))
     k = knobs(ckpt.config)
     book = builder.build_workbook(ckpt, PROMPT, 16, knobs=k, lens=False)
     ids = tokenizer.encode_ordinary(PROMPT)
     top = [int(i) for i in engine.read_range(book, "Attribution!D4:D5")[:, 0]]
-    theirs = hf_attribution(as_written_double(hf_small2), ids, *top, knobs=k)
-    attribution_equal(_read(book), ckpt.config, theirs, 1e-6)
+    twin = as_written_double(hf_small2)
+    attribution_equal(_read(book), ckpt.config, hf_attribution(twin, ids, *top, knobs=k), 1e-6)
+
+    # the knobs back to their defaults, the weights as a workbook read from a file holds them (float64)
+    for edit in ("HeadGates(1,0)=1", "HeadGates(0,1)=1", "AttnGates(0)=1", "MlpGates(1)=1", "SteerCoef(1)=0"):
+        apply(book, parse_set(book, edit))
+    for sheet in book.sheets:
+        for b in sheet.blocks:
+            if getattr(b, "data", None) is not None and getattr(b.data, "dtype", None) == np.float32:
+                b.data = written_values(b.data)
+    from xlgpt.workbook import patching
+    result = patching.patch(book, CLEAN, CORRUPT, ("heads", "mlps"), " Tuesday", " Saturday")
+    scores = {c["component"]: c["score"] for c in result["components"]}
+    assert len(scores) == 2 * 12 + 2
+    t, v = tokenizer.encode_ordinary(" Tuesday")[0], tokenizer.encode_ordinary(" Saturday")[0]
+    theirs = hf_patching(twin, tokenizer.encode_ordinary(CLEAN), tokenizer.encode_ordinary(CORRUPT), list(scores),
+                         t, v)
+    worst = max(abs(scores[n] - theirs[n]) for n in scores)
+    assert worst <= 1e-6, f"largest difference from transformers: {worst:.3g}"
 
 
 # ---- xlgpt patch ----------------------------------------------------------------------------------------------

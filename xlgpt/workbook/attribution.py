@@ -125,6 +125,7 @@ def attribution_tab(book: Book, cfg: GPT2Config, n_ctx: int, surgery, vocab: Are
         s.col_widths.setdefault(col, 10)
     return {names.ATTR_TARGET: Area(TAB, TOKEN_ROWS["target"], 1, 1, 1).ref(),
             names.ATTR_VERSUS: Area(TAB, TOKEN_ROWS["versus"], 1, 1, 1).ref(),
+            names.ATTR_TARGET_ID: ids["target"].ref(), names.ATTR_VERSUS_ID: ids["versus"].ref(),
             names.ATTR_HEADS: table.cols(0, cfg.n_head).ref(), names.ATTR_MLPS: table.cols(cfg.n_head + 1, 1).ref(),
             names.ATTR_EMBED: embed.ref(), names.ATTR_SUM: total.ref(), names.ATTR_LOGIT_DIFF: diff.ref()}
 

@@ -34,7 +34,8 @@ def check(book: Book) -> list[tuple[str, float, bool]]:
     """(stage, max difference relative to the stage's largest value, within 1e-9) for every stage."""
     params, cfg, ids = workbook_model(book)
     n_ctx = engine.read_range(book, names.TOKEN_IDS).shape[0]
-    ref = oracle.forward(params, cfg, ids, surgery.read_knobs(book, cfg, n_ctx))
+    knobs = surgery.read_knobs(book, cfg, n_ctx)
+    ref = oracle.forward(params, cfg, ids, knobs)
     n = len(ids)
     rows = []
     for name, area in position_results(cfg, n_ctx):
@@ -44,14 +45,33 @@ def check(book: Book) -> list[tuple[str, float, bool]]:
     got_ids = engine.read_range(book, names.TOP_IDS)[:, 0]
     rows.append((names.TOP_IDS, float(np.sum(got_ids != top_ids)), bool(np.array_equal(got_ids, top_ids))))
     rows.append(_compare(names.TOP_PROBS, engine.read_range(book, names.TOP_PROBS)[:, 0], top_probs))
+    rows += _attribution(book, params, cfg, ids, knobs)
     return rows
 
 
-def _compare(stage, got, want):
+def _attribution(book: Book, params, cfg, ids, knobs) -> list:
+    """The Attribution tab's shares against oracle.attribution, for the two tokens its cells name."""
+    if names.ATTR_HEADS not in book.names:
+        return []  # built before the tab existed
+    target, versus = (engine.read_range(book, n)[0, 0] for n in (names.ATTR_TARGET_ID, names.ATTR_VERSUS_ID))
+    if not all(isinstance(i, float) and 0 <= i < cfg.n_vocab for i in (target, versus)):
+        return []  # the cells name no token: the tab says so
+    want = oracle.attribution(params, cfg, ids, int(target), int(versus), knobs)
+    got = {n: np.asarray(engine.read_range(book, n), dtype=object) for n in
+           (names.ATTR_HEADS, names.ATTR_MLPS, names.ATTR_EMBED, names.ATTR_SUM)}
+    scale = max(np.max(np.abs(want[k])) for k in ("heads", "mlps", "embed", "attn_bias", "steer"))
+    return [_compare(names.ATTR_HEADS, got[names.ATTR_HEADS], want["heads"], scale),
+            _compare(names.ATTR_MLPS, got[names.ATTR_MLPS][:, 0], want["mlps"], scale),
+            _compare(names.ATTR_EMBED, got[names.ATTR_EMBED][:, 0], want["embed"], scale),
+            _compare(names.ATTR_SUM, got[names.ATTR_SUM][0], np.array([want["logit_diff"]]))]
+
+
+def _compare(stage, got, want, scale=None):
+    """scale: what the difference is relative to (default: the largest value the oracle gives)."""
     try:
         got = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
         return stage, float("inf"), False
-    scale = float(np.max(np.abs(want))) or 1.0
+    scale = scale or float(np.max(np.abs(want))) or 1.0
     diff = float(np.max(np.abs(got - want))) / scale if got.shape == want.shape else float("inf")
     return stage, diff, diff <= REL

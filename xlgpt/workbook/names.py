@@ -14,6 +14,8 @@ LOGITS = "Logits"  # the logits over the vocabulary at the last prompt position
 
 ATTR_TARGET = "AttrTarget"  # Attribution: the two token cells whose logit difference is attributed
 ATTR_VERSUS = "AttrVersus"
+ATTR_TARGET_ID = "AttrTargetId"  # their ids (-1: the text is not one token)
+ATTR_VERSUS_ID = "AttrVersusId"
 ATTR_HEADS = "AttrHeads"  # [n_layer, n_head]: each head's direct share of the logit difference
 ATTR_MLPS = "AttrMlps"  # [n_layer, 1]
 ATTR_EMBED = "AttrEmbed"  # [2, 1]: the token embedding's share, the position embedding's

@@ -130,7 +130,9 @@ def _lens(b: Build) -> None:
     lenses = [lens.lens_tabs(b.book, b.cfg, i, r, b.shared["text"]) for i, r in enumerate(b.resid_posts)]
     lens.logit_lens_tab(b.book, b.cfg, lenses, b.resid_posts, b.vocab)
     book = b.book
-    book.sheets.insert(book.sheets.index(book.sheet(predict.TAB)) + 1, book.sheets.pop())  # right after predict
+    shown = [s.name for s in book.sheets]
+    after = attribution.TAB if attribution.TAB in shown else predict.TAB  # the tabs that explain the prediction
+    book.sheets.insert(shown.index(after) + 1, book.sheets.pop())
 
 
 def _vocab(b: Build) -> None:
