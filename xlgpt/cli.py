@@ -103,7 +103,7 @@ def cmd_patch(a) -> None:
     p = patch.run(o, progress=_Progress)
     if p.out is not None:
         print(patch.written(p), file=sys.stderr)
-    print(json.dumps(p.result, ensure_ascii=False) if a.json else patching.table(p.result))
+    print(json.dumps(p.result, ensure_ascii=False) if a.json else patching.table(p.result, book=a.book))
 
 
 def cmd_generate(a) -> None:

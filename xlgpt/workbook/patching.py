@@ -14,6 +14,7 @@ Components, named as --keep-only names them where it can:
 Each is found through the workbook's defined names (Stage_h_L_attn_z, ...), not its layout.
 """
 
+import shlex
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -205,7 +206,7 @@ def circuit(result: dict, threshold: float = 0.1, most: int = 8) -> list[str]:
             if not r["component"].startswith("resid") and r["score"] >= threshold][:most]
 
 
-def table(result: dict, top: int = 20) -> str:
+def table(result: dict, top: int = 20, book: str = "BOOK") -> str:
     """The largest scores as a person reads them, and the --keep-only line of the circuit they suggest."""
     t, v = result["target"]["token"], result["versus"]["token"]
     lines = [f"clean   {result['clean']['prompt']!r}: logit[{t!r}] - logit[{v!r}] = {result['clean']['logit_diff']:+.4f}",
@@ -219,7 +220,7 @@ def table(result: dict, top: int = 20) -> str:
     keep = circuit(result)
     if keep:
         lines += ["", "the heads and MLPs scoring 0.1 or more, as a circuit to test over a prompt set:",
-                  f"  xlgpt sweep BOOK --prompts days --keep-only {','.join(keep)}"]
+                  f"  xlgpt sweep {shlex.quote(book)} --prompts days --keep-only {','.join(keep)}"]
     return "\n".join(lines)
 
 
