@@ -43,16 +43,7 @@ def save_hf_model(model, folder: Path, prefix: bool = True) -> Path:
 
 def hf_logits(model, ids, knobs=None):
     """[n_seq, n_vocab] float64 logits of transformers, with the surgery `knobs` (Knobs) as hooks."""
-    import torch
-    pre, post = _knob_hooks(model, knobs) if knobs is not None else ([], [])
-    handles = [module.register_forward_pre_hook(hook) for module, hook in pre]
-    handles += [module.register_forward_hook(hook) for module, hook in post]
-    try:
-        with torch.no_grad():
-            return model(torch.tensor([ids])).logits[0].double().numpy()
-    finally:
-        for h in handles:
-            h.remove()
+    return _run(model, ids, *(_knob_hooks(model, knobs) if knobs is not None else ([], [])))
 
 
 def _knob_hooks(model, knobs):

@@ -26,6 +26,7 @@ from ..sheet import refs
 from ..sheet.book import DIVERGING, Book, ColorScale, Sheet, Texts, Values
 from ..sheet.edits import apply, parse_set
 from . import names
+from .prediction import require_tokenizer
 from .stages import stage_name
 
 KINDS = ("heads", "mlps", "resid")
@@ -91,10 +92,7 @@ class Patcher:
     """A workbook read once, ready to patch any pair of prompts with its own formulas."""
 
     def __init__(self, book: Book):
-        missing = [n for n in names.TOKENIZER + names.PREDICTION if n not in book.names]
-        if missing:
-            raise XlgptError(f"not an xlgpt workbook with its tokenizer in formulas (no {', '.join(missing)}): "
-                             f"build it again with this xlgpt")
+        require_tokenizer(book)
         self.book = book
         # what the logits depend on, ordered once; each patched run evaluates the part its component changes
         self.plan = engine.make_plan(book, [names.LOGITS, names.TOKEN_IDS, names.TOKEN_COUNT, names.TOKEN_ERROR])

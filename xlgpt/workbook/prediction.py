@@ -28,6 +28,15 @@ def print_prediction(pred: dict, as_json: bool) -> None:
         print(f"{rank:3d}. {t['prob']:8.4%}  {t['id']:6d}  {t['token']!r}")
 
 
+def require_tokenizer(book: Book) -> None:
+    """One line unless the book is an xlgpt workbook with its tokenizer in formulas (sweep and patch set its
+    Prompt cell and read the prediction)."""
+    missing = [n for n in names.TOKENIZER + names.PREDICTION if n not in book.names]
+    if missing:
+        raise XlgptError(f"not an xlgpt workbook with its tokenizer in formulas (no {', '.join(missing)}): "
+                         f"build it again with this xlgpt")
+
+
 def workbook_prediction(book: Book) -> dict:
     """The prediction as the workbook computed it, in predict --json's shape."""
     return prediction_and_logits(book)[0]

@@ -25,7 +25,7 @@ from ..sheet.book import Book, Sheet, Texts
 from ..sheet.cells import MAX_TEXT, too_long
 from ..errors import XlgptError
 from ..model import tokenizer
-from .prediction import prediction_and_logits
+from .prediction import prediction_and_logits, require_tokenizer
 from . import names, result_tab
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -125,10 +125,7 @@ class Sweep:
     """A workbook read once, ready to predict any prompt with its own formulas."""
 
     def __init__(self, book: Book):
-        missing = [n for n in names.TOKENIZER + names.PREDICTION if n not in book.names]
-        if missing:
-            raise XlgptError(f"not an xlgpt workbook with its tokenizer in formulas (no {', '.join(missing)}): "
-                             f"build it again with this xlgpt")
+        require_tokenizer(book)
         self.book = book
         # what the prediction depends on, ordered once: the logit lens and the tabs that only show are left out
         self.plan = engine.make_plan(book, list(names.PREDICTION) + [names.TOKEN_ERROR])
