@@ -83,7 +83,7 @@ def cmd_sweep(a) -> None:
     from .commands import sweep
     from .workbook import sweep as workbook_sweep
     o = SweepOptions(Path(a.book), a.prompts, tuple(a.set or ()), a.keep_only, a.write_tab, _output(a),
-                     Path(a.csv) if a.csv else None, a.json)
+                     Path(a.csv) if a.csv else None, a.json, a.feature, a.features)
     s = sweep.run(o, progress=_Progress)
     if s.out is not None:
         print(sweep.written(s), file=sys.stderr)
@@ -117,7 +117,7 @@ def cmd_build(a) -> None:
     request = SurgeryRequest(a.keep_only, a.steer_sae, a.steer_csv, tuple(a.steer_prompts) if a.steer_prompts else None,
                              a.layer, a.feature, a.coeff)
     o = BuildOptions(_weights(a), a.prompt, a.context, a.word_bytes, Path(a.out) if a.out else None, a.force,
-                     a.lens, request)
+                     a.lens, request, a.sae, a.sae_top, Path(a.sae_labels) if a.sae_labels else None)
     b = build.run(o, progress=_Progress("writing tab"))
     print(f"wrote {b.out}: {b.tabs} tabs, {b.weight_cells:,} weight cells, {b.megabytes:,.1f} MB "
           f"in {b.seconds:.1f} s", file=sys.stderr)
@@ -186,6 +186,12 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--coeff", type=float, default=1.0, metavar="C", help="the steering coefficient (default: 1)")
     g.add_argument("--lens", action=argparse.BooleanOptionalAction, default=None,
                    help="the logit lens tabs (default: when they hold at most 4 M logits, e.g. tiny)")
+    g = p.add_argument_group("features (a sparse autoencoder's encoder in formulas: the Features tab)")
+    g.add_argument("--sae", metavar="SAE", help="a SAELens SAE on a residual stream: a folder (cfg.json, "
+                   "sae_weights.safetensors), or RELEASE/ID, e.g. gpt2-small-res-jb/blocks.2.hook_resid_pre")
+    g.add_argument("--sae-top", type=int, default=10, metavar="K", help="features listed per position (default: 10)")
+    g.add_argument("--sae-labels", metavar="FILE", help="feature descriptions: Neuronpedia's export, JSON or CSV of "
+                   "index -> description")
     p.set_defaults(run=cmd_build)
 
     p = sub.add_parser("recalc", help="evaluate every formula of a workbook and write the values back")
@@ -205,6 +211,10 @@ def parser() -> argparse.ArgumentParser:
     _keep_only_arg(p, "compare with every head and MLP off but these, e.g. mlp0,head9.1,head10.3,mlp9")
     p.add_argument("--json", action="store_true", help="print one JSON object: baseline, edited, summary")
     p.add_argument("--csv", metavar="PATH", help="also write the rows to a CSV file")
+    p.add_argument("--feature", type=int, metavar="F", help="with an SAE (build --sae): each prompt's largest "
+                   "activation of feature F and the token where it happens, largest first")
+    p.add_argument("--features", action="store_true", help="with an SAE: the most active features at each "
+                   "prompt's last position")
     p.add_argument("--write-tab", action="store_true",
                    help="add the results to the workbook as the Experiments tab (with --out PATH or --in-place)")
     _output_args(p, "with --write-tab: write the workbook here", "with --write-tab: overwrite BOOK")

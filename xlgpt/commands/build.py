@@ -4,7 +4,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import XlgptError
 from ..model import checkpoint, knobs
+from ..model import sae as sparse
 from ..workbook import builder
 from ..xlsx.packager import write_book
 from .options import BuildOptions, writable
@@ -30,6 +32,8 @@ def run(o: BuildOptions, progress=None) -> Built:
     if o.out is None:
         out.parent.mkdir(exist_ok=True)
     writable(out, o.force)
+    if o.sae is None and (o.sae_labels is not None or o.sae_top != 10):
+        raise XlgptError("--sae-top and --sae-labels go with --sae (the sparse autoencoder of the Features tab)")
     t0 = time.perf_counter()
     ckpt = checkpoint.load(o.weights.source, seed=o.weights.seed, layers=o.weights.layers,
                            fits=lambda cfg: builder.check_capacity(cfg, o.context, o.word_bytes))
@@ -39,7 +43,16 @@ def run(o: BuildOptions, progress=None) -> Built:
         prompts_vector=lambda layer: builder.steering_from_prompts(o.weights.source, o.weights.seed,
                                                                    *request.steer_prompts, layer, o.context,
                                                                    o.word_bytes))
-    book = builder.build_workbook(ckpt, o.prompt, o.context, o.word_bytes, surgery, o.lens)
+    sae, watch = None, None
+    if o.sae is not None:
+        cfg = ckpt.config
+        sae = sparse.load(o.sae, cfg.n_embd, cfg.n_layer)
+        builder.check_sae(sae.d_sae, o.sae_top)
+        if o.sae_labels is not None:
+            sae.labels = sparse.read_labels(o.sae_labels, sae.d_sae)
+        if request.steer_sae and sparse.resolve(request.steer_sae, "--steer-sae").resolve() == sae.folder.resolve():
+            watch = request.feature  # steering with one of its features: the Features tab follows that one
+    book = builder.build_workbook(ckpt, o.prompt, o.context, o.word_bytes, surgery, o.lens, sae, o.sae_top, watch)
     # the engine's cached values are in every formula cell: Excel can show them without recalculating
     write_book(book, out, full_calc_on_load=False, progress=progress)
     return Built(out, len(book.sheets), ckpt.n_params, out.stat().st_size / 1e6, time.perf_counter() - t0)

@@ -63,6 +63,9 @@ class BuildOptions:
     force: bool = False
     lens: bool | None = None  # None: when the lens is small
     surgery: SurgeryRequest = field(default_factory=SurgeryRequest)
+    sae: str | None = None  # --sae: a sparse autoencoder for the Features tab (a folder, or RELEASE/ID)
+    sae_top: int = 10
+    sae_labels: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ class SweepOptions:
     output: Output = Output()
     csv: Path | None = None
     json: bool = False
+    feature: int | None = None  # --feature F: the prompts that light feature F of the workbook's SAE
+    features: bool = False  # --features: the most active features at each prompt's last position
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def run(o: SweepOptions, progress=None) -> Swept:
     edits = sweep.knob_edits(rb.book, list(o.sets), o.keep_only)
     label = " ".join(([f"--keep-only {o.keep_only}"] if o.keep_only else []) + [f"--set {x}" for x in o.sets])
     result = sweep.sweep(rb.book, cases, edits, progress=lambda run: step(f"sweeping ({run})"), label=label,
-                         restore=out is not None)  # the values matter only when the workbook is written
+                         restore=out is not None, feature=o.feature, features=o.features)  # the values matter only when the workbook is written
     if out is None:
         return Swept(result)
     with exclusive(out):

@@ -27,19 +27,19 @@ def checkpoint_file(name: str) -> Path:
     return model
 
 
-def sae_folder(spec: str) -> Path:
-    """--steer-sae RELEASE/ID (SAELens' names, e.g. gpt2-small-res-jb/blocks.2.hook_resid_pre): the cached
+def sae_folder(spec: str, what: str = "--steer-sae") -> Path:
+    """--steer-sae or --sae RELEASE/ID (SAELens' names, e.g. gpt2-small-res-jb/blocks.2.hook_resid_pre): the cached
     folder holding that SAE's cfg.json and sae_weights.safetensors."""
     release, _, sae_id = spec.partition("/")
     if release not in SAE_RELEASES:
-        raise XlgptError(f"--steer-sae {spec}: no such folder, and not a release xlgpt knows "
+        raise XlgptError(f"{what} {spec}: no such folder, and not a release xlgpt knows "
                          f"({', '.join(SAE_RELEASES)}); give a folder with sae_weights.safetensors, or RELEASE/ID")
     repo, ids = SAE_RELEASES[release]
     if sae_id not in ids:
-        raise XlgptError(f"--steer-sae {spec}: {release} has the SAEs {next(iter(ids))} ... {list(ids)[-1]}; "
+        raise XlgptError(f"{what} {spec}: {release} has the SAEs {next(iter(ids))} ... {list(ids)[-1]}; "
                          f"give one of them as {release}/ID")
     folder = ids[sae_id]
-    cfg, weights = fetch(repo, [f"{folder}/cfg.json", f"{folder}/sae_weights.safetensors"], f"--steer-sae {spec}",
+    cfg, weights = fetch(repo, [f"{folder}/cfg.json", f"{folder}/sae_weights.safetensors"], f"{what} {spec}",
                          "give a local folder holding the SAE's cfg.json and sae_weights.safetensors")
     return weights.parent
 

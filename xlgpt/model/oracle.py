@@ -143,3 +143,11 @@ def attribution(params: dict, cfg: GPT2Config, ids, target: int, versus: int, kn
     logits = out["logits"][last]
     return {"heads": heads, "attn_bias": attn_bias, "mlps": mlps, "steer": steer, "embed": embed,
             "bias_term": float(p64["ln_f.bias"] @ delta), "logit_diff": float(logits[target] - logits[versus])}
+
+
+def sae_features(x, w_enc, b_enc, b_dec, apply_b_dec: bool = True):
+    """A standard ReLU sparse autoencoder's feature activations [n_seq, d_sae] for the residual stream x
+    [n_seq, d_in]: ReLU((x - b_dec) . W_enc + b_enc), without b_dec when the SAE does not subtract it."""
+    x = np.asarray(x, dtype=np.float64)
+    w, b_enc, b_dec = (np.asarray(t, dtype=np.float64) for t in (w_enc, b_enc, b_dec))
+    return np.maximum(0.0, ((x - b_dec) if apply_b_dec else x) @ w + b_enc)

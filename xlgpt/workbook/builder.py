@@ -22,9 +22,10 @@ WORD_BYTES = 24  # bytes per word (pre-token) the tokenizer's BPE takes; the lon
 
 
 def build_workbook(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int = WORD_BYTES,
-                   knobs: Knobs | None = None, lens: bool | None = None) -> Book:
+                   knobs: Knobs | None = None, lens: bool | None = None, sae=None, sae_top: int = 10,
+                   watch: int | None = None) -> Book:
     """The workbook with every formula's value computed by the engine from the formulas themselves."""
-    book = build_book(ckpt, prompt, n_ctx, word_bytes, knobs, lens)
+    book = build_book(ckpt, prompt, n_ctx, word_bytes, knobs, lens, sae, sae_top, watch)
     engine.recalculate(book)
     error = engine.read_range(book, names.TOKEN_ERROR)[0, 0]
     if error:  # the workbook's own tokenizer says the prompt does not fit (a word longer than word_bytes)
@@ -33,18 +34,22 @@ def build_workbook(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: i
 
 
 def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int = WORD_BYTES,
-               knobs: Knobs | None = None, with_lens: bool | None = None) -> Book:
+               knobs: Knobs | None = None, with_lens: bool | None = None, sae=None, sae_top: int = 10,
+               watch: int | None = None) -> Book:
     """The workbook's layout: tabs, formulas and weights, no values computed. knobs: the Surgery tab's
     starting values (the defaults change nothing). with_lens: the logit lens tabs (None: when they are small,
-    see lens_by_default)."""
+    see lens_by_default). sae: a model.sae.SAE for the Features tab, listing sae_top features a position and
+    following the feature `watch`."""
     cfg = ckpt.config
     ids = tokenizer.encode_ordinary(prompt)
     _check(cfg, ids, n_ctx, word_bytes)
+    if sae is not None:
+        check_sae(sae.d_sae, sae_top)
     book = Book()
     start_sheet = book.add(Sheet(start.TAB, col_widths={0: 16, 1: 40, 2: 12, 3: 10}))  # filled last
     b = stages.Build(book, cfg, n_ctx, word_bytes, knobs or Knobs(),
                      with_lens if with_lens is not None else lens_by_default(cfg, n_ctx),
-                     vocab.vocab_area(cfg.n_vocab), ckpt.params)
+                     vocab.vocab_area(cfg.n_vocab), ckpt.params, sae=sae, sae_top=sae_top, watch=watch)
     stages.lay_out(b)  # every tab in the registry's order (workbook/stages.py)
     tokens, top = b.shared["tokens"], b.shared["top"]
     book.names.update({
@@ -64,6 +69,8 @@ def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int =
     book.names.update({stages.stage_name(tab): area.ref() for tab, area in b.results.items()})
     model = [ckpt.source, f"{cfg.n_layer} layers, {cfg.n_head} heads, width {cfg.n_embd}, vocabulary {cfg.n_vocab}",
              f"{ckpt.n_params:,} cells in {len(ckpt.params)} weight tabs"]
+    if sae is not None:
+        model.append(f"sparse autoencoder {sae.source}: {sae.d_sae:,} features on {sae.tab} (tab Features)")
     start.start_tab(start_sheet, prompt, f"{n_ctx} tokens, {word_bytes} bytes a word", top, model, stages.tour())
     return book
 
@@ -99,6 +106,14 @@ def _check(cfg, ids, n_ctx, word_bytes):
     if len(ids) > n_ctx:
         raise XlgptError(f"the prompt is {len(ids)} tokens, longer than the context of {n_ctx}: "
                          f"shorten it or pass --context {len(ids)} or more")
+
+
+def check_sae(d_sae: int, top: int) -> None:
+    """The SAE's tabs fit a sheet: a row per feature; --sae-top K at most the features there are."""
+    if d_sae > MAX_ROWS - 4:
+        raise XlgptError(f"--sae: {d_sae:,} features, more than a sheet's {MAX_ROWS:,} rows hold")
+    if not 1 <= top <= min(d_sae, 1000):
+        raise XlgptError(f"--sae-top {top}: list 1 to {min(d_sae, 1000)} features a position")
 
 
 def check_capacity(cfg, n_ctx: int, word_bytes: int) -> None:

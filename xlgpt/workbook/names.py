@@ -22,6 +22,13 @@ ATTR_EMBED = "AttrEmbed"  # [2, 1]: the token embedding's share, the position em
 ATTR_SUM = "AttrSum"  # every share plus the ln_f bias term: equals AttrLogitDiff
 ATTR_LOGIT_DIFF = "AttrLogitDiff"
 
+FEATURE_IDS = "FeatureIds"  # Features (with --sae): [positions, K] the most active features' ids ("" past them)
+FEATURE_ACTS = "FeatureActs"  # [positions, K] their activations
+FEATURE_LAYER = "FeatureLayer"  # the block whose residual stream the SAE reads
+FEATURE_WATCH = "FeatureWatch"  # the feature followed at every position (typed; empty: the top at the last)
+FEATURE_WATCHED = "FeatureWatched"  # [positions, 1] its activation
+SAE_ACTIVATIONS = "SaeActivations"  # sae.acts: [features, positions]
+
 HEAD_GATES = "HeadGates"  # Surgery: [n_layer, n_head]
 ATTN_GATES = "AttnGates"  # [n_layer, 1]
 MLP_GATES = "MlpGates"

@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..sheet.book import Book
 from ..model.config import GPT2Config
-from . import attention, attribution, embed, layer_norm, lens, logits, mlp, predict, residual, surgery, tokenize, vocab
+from . import attention, attribution, embed, features, layer_norm, lens, logits, mlp, predict, residual, surgery, tokenize, vocab
 from .grid import Area
 
 
@@ -30,6 +30,9 @@ class Build:
     with_lens: bool
     vocab: Area  # where the vocabulary tab will hold every token's text (laid out after the formula tabs)
     params: dict  # the checkpoint's tensors, for the weight tabs
+    sae: object = None  # the sparse autoencoder the Features tab runs (model.sae.SAE), if any
+    sae_top: int = 10  # the features listed per position
+    watch: int | None = None  # the feature the Features tab follows at every position to begin with
     x: Area | None = None  # the residual stream as the last stage left it
     results: dict = field(default_factory=dict)  # tab -> the area of its result (what the registry records)
     shared: dict = field(default_factory=dict)  # what a later stage reads: surgery, tokens, logits, top, ...
@@ -124,6 +127,11 @@ def _attribution(b: Build) -> None:
     b.names.update(attribution.attribution_tab(b.book, b.cfg, b.n_ctx, b.shared["surgery"], b.vocab, "ln_f"))
 
 
+def _features(b: Build) -> None:
+    if b.sae is not None:
+        b.names.update(features.features_tabs(b.book, b.cfg, b.n_ctx, b.sae, b.shared["text"], b.sae_top, b.watch))
+
+
 def _lens(b: Build) -> None:
     if not b.with_lens:
         return
@@ -131,8 +139,8 @@ def _lens(b: Build) -> None:
     lens.logit_lens_tab(b.book, b.cfg, lenses, b.resid_posts, b.vocab)
     book = b.book
     shown = [s.name for s in book.sheets]
-    after = attribution.TAB if attribution.TAB in shown else predict.TAB  # the tabs that explain the prediction
-    book.sheets.insert(shown.index(after) + 1, book.sheets.pop())
+    after = max(shown.index(tab) for tab in (predict.TAB, attribution.TAB, features.TAB) if tab in shown)
+    book.sheets.insert(after + 1, book.sheets.pop())  # after the tabs that explain the prediction
 
 
 def _vocab(b: Build) -> None:
@@ -148,6 +156,9 @@ def _weights(b: Build) -> None:
     from .grid import weight_tab
     for name, tensor in b.params.items():
         weight_tab(b.book, name, tensor)
+    if b.sae is not None:
+        for name, tensor in features.sae_tensors(b.sae).items():
+            weight_tab(b.book, name, tensor)
 
 
 def _layer_norm_area(cfg: GPT2Config, n_ctx: int, tab: str) -> Area:
@@ -206,6 +217,8 @@ STAGES = (
     Stage("attribution", _attribution, tour=((attribution.TAB, "which heads, MLPs and embeddings push the "
                                                                "prediction toward one token and away from another "
                                                                "(direct logit attribution)"),)),
+    Stage("features", _features, tour=((features.TAB, "with --sae: the sparse autoencoder's most active features "
+                                                       "at each position (tabs sae.in, sae.pre, sae.acts)"),)),
     Stage("lens", _lens, tour=((lens.TAB, "the top token after every block at every position, and the residual "
                                           "norms (when built)"),)),
     Stage("vocab", _vocab, tour=((vocab.TAB, "every token's text"),)),

@@ -26,7 +26,7 @@ from ..sheet.cells import MAX_TEXT, too_long
 from ..errors import XlgptError
 from ..model import tokenizer
 from .prediction import prediction_and_logits, require_tokenizer
-from . import names, result_tab
+from . import feature_report, names, result_tab
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 # The days-of-week study: "If today is Monday, tomorrow is" -> " Tuesday", and two other phrasings of the same
@@ -124,11 +124,14 @@ class Run:
 class Sweep:
     """A workbook read once, ready to predict any prompt with its own formulas."""
 
-    def __init__(self, book: Book):
+    def __init__(self, book: Book, feature: int | None = None, features: bool = False):
         require_tokenizer(book)
-        self.book = book
+        self.book, self.feature, self.features = book, feature, features
+        if feature is not None or features:
+            feature_report.check(book, feature)
         # what the prediction depends on, ordered once: the logit lens and the tabs that only show are left out
-        self.plan = engine.make_plan(book, list(names.PREDICTION) + [names.TOKEN_ERROR])
+        self.plan = engine.make_plan(book, list(names.PREDICTION) + [names.TOKEN_ERROR] +
+                                     (feature_report.NEEDED if feature is not None or features else []))
 
     def row(self, case: Case) -> dict:
         """The workbook's prediction for one prompt (its error, when the prompt does not fit); the Prompt cell
@@ -151,6 +154,8 @@ class Sweep:
             return row
         prediction, logits = prediction_and_logits(self.book)
         row.update(prediction)
+        if self.feature is not None or self.features:
+            row.update(feature_report.read(self.book, row["token_ids"], self.feature, self.features))
         if expected_error:
             row["error"] = expected_error
         elif expected_id is not None:
@@ -221,13 +226,16 @@ class _Shape:
 
 
 def sweep(book: Book, cases: list[Case], edits: list[str], progress=None, label: str | None = None,
-          restore: bool = True) -> dict:
+          restore: bool = True, feature: int | None = None, features: bool = False) -> dict:
     """{"baseline": rows, "edited": rows (with edits), "summary": {...}}; the book's prompt and knobs are set
     back as they were, and with `restore` its values recalculated (needed before the book is written)."""
-    s = Sweep(book)
+    s = Sweep(book, feature, features)
     undo = []
     try:
         base = s.run("baseline", cases, progress("baseline") if progress else None)
+        if feature is not None:  # the prompts that light the feature most first (the edited run in that order)
+            order = feature_report.by_activation(base.rows)
+            base.rows, cases = [base.rows[i] for i in order], [cases[i] for i in order]
         result = {"baseline": base.rows}
         summary = {"baseline": base.summary()}
         if edits:
@@ -280,6 +288,11 @@ def table(result: dict) -> str:
             lines.append(f"change: top-1 accuracy {c['top1_accuracy']:+.1%}, mean p(expected) "
                          f"{_p(c['mean_expected_prob'], sign=True)}, mean rank {c['mean_expected_rank']:+.1f}, "
                          f"mean Δlogit {c['mean_logit_diff']:+.2f}")
+    report = feature_report.table(base)
+    if report:
+        lines += ["", report]
+        if edited is not None:
+            lines += ["", f"with {result['summary']['knobs_label']}:", feature_report.table(edited)]
     return "\n".join(lines)
 
 
@@ -316,7 +329,8 @@ def _short(text: str, width: int) -> str:
 
 
 CSV_COLUMNS = ["run", "prompt", "expected", "expected_id", "top_id", "top_token", "top_prob", "expected_prob",
-               "expected_rank", "logit_diff", "error"]
+               "expected_rank", "logit_diff", "error", "feature_id", "feature_max", "feature_position",
+               "feature_token"]
 
 
 def csv_rows(result: dict):
@@ -327,7 +341,14 @@ def csv_rows(result: dict):
                    "expected_id": _blank(row["expected_id"]), "top_id": top.get("id", ""),
                    "top_token": top.get("token", ""), "top_prob": top.get("prob", ""),
                    "expected_prob": _blank(row["expected_prob"]), "expected_rank": _blank(row["expected_rank"]),
-                   "logit_diff": _blank(row["logit_diff"]), "error": row["error"] or ""}
+                   "logit_diff": _blank(row["logit_diff"]), "error": row["error"] or ""} | _feature_fields(row)
+
+
+def _feature_fields(row: dict) -> dict:
+    """--feature F's columns: its id, largest activation, and where (empty without --feature)."""
+    f = row.get("feature") or {}
+    return {"feature_id": f.get("id", ""), "feature_max": f.get("max", ""), "feature_position": f.get("position", ""),
+            "feature_token": f.get("token", "")}
 
 
 def write_csv(path: Path, result: dict) -> None:
@@ -363,14 +384,18 @@ def experiments_sheet(result: dict, source: str, name: str = EXPERIMENTS) -> She
                         "this workbook's own formulas and copied the prediction here. They do not follow edits; "
                         "run the sweep again for that."]]))
     s.add(Texts(2, 0, [["knobs", "; ".join(knobs) if knobs else "none: the workbook as it is"]]))
-    header = ["run", "prompt", "expected", "top token", "top prob", "p(expected)", "rank", "logit diff", "error"]
+    header = ["run", "prompt", "expected", "top token", "top prob", "p(expected)", "rank", "logit diff", "error",
+              "feature", "its max", "at position", "token"]
     s.add(Texts(4, 0, [header]))
     data = []
     for label in ("baseline", "edited"):
         for row in result.get(label, []):
             top = row["top"][0] if row["top"] else {}
+            f = _feature_fields(row)
             data.append([label, row["prompt"], row["expected"], top.get("token"), top.get("prob"),
-                         row["expected_prob"], row["expected_rank"], row["logit_diff"], row["error"]])
+                         row["expected_prob"], row["expected_rank"], row["logit_diff"], row["error"],
+                         *(f[k] if f[k] != "" else None for k in ("feature_id", "feature_max", "feature_position",
+                                                                 "feature_token"))])
     s.add(Texts(5, 0, data))
     r = 6 + len(data)
     s.add(Texts(r, 0, [["summary", "top-1 accuracy", "mean p(expected)", "mean rank", "mean logit diff", "prompts",
