@@ -7,7 +7,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from helpers import Built, need_gnumeric, need_libreoffice  # noqa: E402
-from reference import make_hf_model, save_hf_model  # noqa: E402
+from reference import make_hf_model, make_sae, save_hf_model  # noqa: E402
 from workbook_io import open_values  # noqa: E402
 
 
@@ -31,10 +31,13 @@ def hf_dir(tmp_path_factory, hf_tiny):
 
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
-    """The tiny workbook every module checks (random:tiny, seed 3, helpers.PROMPT, 16 positions), built once.
-    Without the logit lens: it would double what LibreOffice and Gnumeric compute, and the lens has tests of
-    its own (test_surgery.py). Tests that change the file work on a copy."""
-    return Built(tmp_path_factory.mktemp("tiny"), "random:tiny", lens=False)
+    """The tiny workbook every module checks (random:tiny, seed 3, helpers.PROMPT, 16 positions), built once,
+    with a sparse autoencoder on h.1.resid_pre (the Features tab: LibreOffice and Gnumeric check it with the
+    rest). Without the logit lens: it would double what LibreOffice and Gnumeric compute, and the lens has tests
+    of its own (test_surgery.py). Tests that change the file work on a copy."""
+    from xlgpt.model import sae
+    folder = make_sae(tmp_path_factory.mktemp("tiny_sae") / "sae", 16)
+    return Built(tmp_path_factory.mktemp("tiny"), "random:tiny", lens=False, sae=sae.load(str(folder), 16, 2))
 
 
 def shared(tmp_path_factory, name: str, make):

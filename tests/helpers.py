@@ -73,12 +73,13 @@ def need_gnumeric():
 class Built:
     """A built workbook, the checkpoint it came from, and the oracle run on the weights as written."""
 
-    def __init__(self, tmp, weights, layers=None, n_ctx=16, lens=None):
+    def __init__(self, tmp, weights, layers=None, n_ctx=16, lens=None, sae=None, sae_top=5):
         self.ckpt = checkpoint.load(weights, seed=3, layers=layers)
         self.ids = tokenizer.encode(PROMPT)
         self.n_ctx = n_ctx
         self.path = tmp / "book.xlsx"
-        write_book(builder.build_workbook(self.ckpt, PROMPT, n_ctx, lens=lens), self.path)
+        self.sae, self.sae_top = sae, sae_top
+        write_book(builder.build_workbook(self.ckpt, PROMPT, n_ctx, lens=lens, sae=sae, sae_top=sae_top), self.path)
         self.as_written = {k: written_values(v) for k, v in self.ckpt.params.items()}
         self.ref = oracle.forward(self.as_written, self.ckpt.config, self.ids)
         self.ref_top_ids, self.ref_top_probs = oracle.top_k(self.ref["logits"][-1], predict.TOP_K)
@@ -124,6 +125,33 @@ def check_against_oracle(wb, built):
     assert named(wb, names.TOKEN_COUNT)[0, 0] == n
     want = oracle.attribution(built.as_written, cfg, built.ids, *map(int, built.ref_top_ids[:2]))
     attribution_equal(lambda name: numbers(named(wb, name)), cfg, want, REL)
+    if built.sae is not None:
+        features_equal(lambda name: named(wb, name), built.sae, built.ref[built.sae.tab], built.sae_top)
+
+
+def sae_oracle(sae, stream):
+    """oracle.sae_features on the residual stream [n, d], with the SAE's tensors as the workbook holds them."""
+    return oracle.sae_features(stream, written_values(sae.W_enc), written_values(sae.b_enc), written_values(sae.b_dec),
+                               sae.apply_b_dec)
+
+
+def features_equal(read, sae, stream, k: int, tolerance: float = REL) -> np.ndarray:
+    """SaeActivations (features x positions, the prompt's positions) within `tolerance` of the oracle's largest
+    activation, and FeatureIds and FeatureActs the k largest at each position: the ids exactly, "" past the
+    active ones. Returns the oracle's activations [n, d_sae]."""
+    want = sae_oracle(sae, stream)
+    n = want.shape[0]
+    got = numbers(read(names.SAE_ACTIVATIONS))[:, :n].T
+    diff = np.max(np.abs(got - want))
+    assert diff <= tolerance * np.max(want), f"SaeActivations: max difference {diff:.3g} (largest {np.max(want):.3g})"
+    ids, acts = read(names.FEATURE_IDS)[:n], numbers(read(names.FEATURE_ACTS))[:n]
+    for p in range(n):
+        order = np.argsort(-want[p], kind="stable")[:k]
+        active = [int(i) for i in order if want[p, i] > 0]
+        assert [int(i) for i in ids[p][:len(active)]] == active, f"FeatureIds at position {p}"
+        assert all(x in ("", None) for x in ids[p][len(active):]), f"FeatureIds past the active ones at {p}"
+        np.testing.assert_allclose(acts[p], want[p, order], rtol=tolerance, atol=tolerance * np.max(want))
+    return want
 
 
 def attribution_shares(read, cfg) -> dict:

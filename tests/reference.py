@@ -200,3 +200,21 @@ def hf_patching(model, clean_ids, corrupt_ids, names, target, versus):
         with torch.no_grad():
             out[name] = (diff(_run(model, corrupt_ids, *hooks)) - d_corrupt) / (d_clean - d_corrupt)
     return out
+
+
+def make_sae(folder: Path, d_in: int, d_sae: int = 48, hook: str = "blocks.1.hook_resid_pre",
+             apply_b_dec: bool = True, seed: int = 0, extra: dict | None = None) -> Path:
+    """A standard ReLU sparse autoencoder saved as SAELens saves one (cfg.json, sae_weights.safetensors), its
+    encoder biases negative enough that only some features fire at a position."""
+    import json
+    from safetensors.numpy import save_file
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({"W_enc": rng.normal(size=(d_in, d_sae)).astype(np.float32),
+               "b_enc": rng.normal(-7.0, 2.0, size=d_sae).astype(np.float32),
+               "W_dec": rng.normal(size=(d_sae, d_in)).astype(np.float32),
+               "b_dec": rng.normal(0.0, 0.3, size=d_in).astype(np.float32)}, str(folder / "sae_weights.safetensors"))
+    cfg = {"d_in": d_in, "d_sae": d_sae, "hook_name": hook, "apply_b_dec_to_input": apply_b_dec,
+           "architecture": "standard", "model_name": "gpt2-small"} | (extra or {})
+    (folder / "cfg.json").write_text(json.dumps(cfg))
+    return folder

@@ -159,8 +159,26 @@ def test_sae_by_release_and_id_steers_with_its_decoder_row(tmp_path):
                   "--feature", "7", "--coeff", "2", "--out", out,
                   env={"HF_ENDPOINT": hub.url, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_DISABLE_XET": "1"})
         assert r.returncode == 0, r.stderr
+        # the same SAE's encoder for the Features tab, by the same name (from the cache now)
+        features = tmp_path / "features.xlsx"
+        r = xlgpt("build", "--weights", "random:tiny", "--sae", f"gpt2-small-res-jb/{folder}", "--out", features,
+                  env={"HF_ENDPOINT": hub.url, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_DISABLE_XET": "1"})
+        assert r.returncode == 0, r.stderr
     finally:
         hub.close()
+    from helpers import features_equal
+    from workbook_io import named, open_values
+    from xlgpt.model import checkpoint, oracle, sae, tokenizer
+    from xlgpt.sheet.cells import written_values
+    ckpt = checkpoint.load("random:tiny", seed=0)
+    ref = oracle.forward({k: written_values(v) for k, v in ckpt.params.items()}, ckpt.config,
+                         tokenizer.encode_ordinary("If today is Monday, tomorrow is"))
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "sae_weights.safetensors").write_bytes(weights.read_bytes())
+    (local / "cfg.json").write_text(json.dumps({"hook_name": folder, "d_in": 16, "d_sae": 32}))
+    book = open_values(features)
+    features_equal(lambda name: named(book, name), sae.load(str(local), 16, 2), ref["h.1.resid_pre"], 10)
     wb = openpyxl.load_workbook(out, read_only=True)
     rows = [[c for c in row] for row in wb["Surgery"].iter_rows(values_only=True)]
     matches = [row for row in rows if sum(isinstance(c, (int, float)) for c in row) >= 16

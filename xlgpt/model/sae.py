@@ -69,8 +69,9 @@ def load(spec: str, n_embd: int, n_layer: int) -> SAE:
     act = str(cfg.get("activation_fn_str", "relu")).lower()
     norm = str(cfg.get("normalize_activations", "none")).lower()
     if arch != "standard" or act != "relu":
-        raise XlgptError(f"{where}: a {arch} SAE with {act} activations; xlgpt computes the standard ReLU SAE "
-                         f"(ReLU((x - b_dec) W_enc + b_enc)) only")
+        kind = f"a {arch} SAE" if arch != "standard" else f"an SAE with {act} activations"
+        raise XlgptError(f"{where}: {kind} (cfg.json); xlgpt computes the standard ReLU SAE only, "
+                         f"ReLU((x - b_dec) W_enc + b_enc)")
     if norm not in ("none", "null", ""):
         raise XlgptError(f"{where}: its inputs are normalised ({norm}); xlgpt computes SAEs on the raw residual "
                          f"stream only")
