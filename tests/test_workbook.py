@@ -82,8 +82,10 @@ def test_the_portability_check_finds_what_gnumeric_computes_differently():
 
 
 def test_every_formula_tab_explains_itself(tiny):
+    from xlgpt.workbook import features
     wb = open_values(tiny.path)
-    weights = set(tensor_shapes(tiny.ckpt.config))
+    weights = set(tensor_shapes(tiny.ckpt.config)) | set(features.sae_tensors(tiny.sae))  # the tensors alone
+    assert set(features.sae_tensors(tiny.sae)) <= set(wb.sheetnames)
     for ws in wb.worksheets:
         if ws.title in weights:
             continue
