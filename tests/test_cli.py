@@ -70,3 +70,49 @@ def test_build_errors_are_one_line(tmp_path):
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 2 and len(lines) == 1 and message in lines[0], (args, r.stderr)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_tokenize_shows_bytes_that_are_not_whole_characters():
+    """An emoji is several byte-level tokens: their pieces are bytes (b'...'), not replacement characters, and
+    --json gives their byte values; joined, the pieces are the text's UTF-8 (tiktoken, the reference)."""
+    from helpers import REFERENCE
+    text = "hi 😀 there"
+    ids = REFERENCE.encode_ordinary(text)
+    r = cli("tokenize", text, "--json")
+    out = json.loads(r.stdout)
+    assert out["token_ids"] == ids
+    joined = b"".join(t.encode("utf-8") if isinstance(t, str) else bytes(t) for t in out["tokens"])
+    assert joined == text.encode("utf-8") and any(isinstance(t, list) for t in out["tokens"])
+    printed = cli("tokenize", text).stdout
+    assert "\\xf0\\x9f" in printed and "\ufffd" not in printed
+
+
+def test_build_ends_with_the_prediction_and_a_next_step(tmp_path):
+    """build prints what the workbook predicts (with --keep-only: with and without the knobs, each the
+    oracle's) and a command to try; recalc --print-only runs it and writes nothing."""
+    from helpers import PROMPT
+    from xlgpt.model import checkpoint, knobs, oracle, tokenizer
+    from xlgpt.sheet.cells import written_values
+    out = tmp_path / "k.xlsx"
+    r = cli("build", "--weights", "random:tiny", "--seed", 3, "--prompt", PROMPT, "--out", out,
+            "--keep-only", "mlp0,head1.1")
+    assert r.returncode == 0, r.stderr
+    ckpt = checkpoint.load("random:tiny", seed=3)
+    params = {k: written_values(v) for k, v in ckpt.params.items()}
+    ids = tokenizer.encode_ordinary(PROMPT)
+    cut = oracle.forward(params, ckpt.config, ids, knobs.keep_only("mlp0,head1.1", ckpt.config))["logits"][-1]
+    plain = oracle.forward(params, ckpt.config, ids)["logits"][-1]
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(f"next token: {tokenizer.token_text(int(np.argmax(cut)))!r}")
+    assert lines[1].startswith(f"without the knobs: {tokenizer.token_text(int(np.argmax(plain)))!r}")
+    command = lines[-1].strip()
+    assert command.startswith("python -m xlgpt recalc") and "--print-only" in command
+    before = sorted(p.name for p in tmp_path.iterdir()), out.stat().st_mtime_ns
+    r = cli(*__import__("shlex").split(command)[3:])
+    assert r.returncode == 0, r.stderr
+    assert (sorted(p.name for p in tmp_path.iterdir()), out.stat().st_mtime_ns) == before
+    france = tokenizer.encode_ordinary("The capital of France is")
+    want = oracle.forward(params, ckpt.config, france, knobs.keep_only("mlp0,head1.1", ckpt.config))["logits"][-1]
+    assert f"{int(np.argmax(want)):6d}  {tokenizer.token_text(int(np.argmax(want)))!r}" in r.stdout.splitlines()[1]
+    r = cli("recalc", out, "--print-only", "--out", tmp_path / "x.xlsx")
+    assert r.returncode == 2 and "--print-only writes nothing" in r.stderr

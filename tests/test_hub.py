@@ -110,6 +110,22 @@ def test_offline_with_an_empty_cache_is_one_line(tmp_path):
     assert "--weights PATH" in lines[0] and "--weights random" in lines[0]
 
 
+def test_no_network_is_one_line_at_once(tmp_path):
+    """No network (a hub endpoint nothing listens on; a name that does not resolve): one line, without
+    huggingface_hub's retries (about 25 s) and without its warnings, for a checkpoint and an SAE alike."""
+    import time
+    for endpoint in ("http://127.0.0.1:9", "http://no-such-host.invalid"):
+        for args in (("--weights", "gpt2"), ("--weights", "random:tiny", "--sae",
+                                             "gpt2-small-res-jb/blocks.1.hook_resid_pre")):
+            t = time.monotonic()
+            r = xlgpt("build", *args, "--out", tmp_path / "b.xlsx",
+                      env={"HF_HUB_CACHE": str(tmp_path / "empty"), "HF_ENDPOINT": endpoint})
+            seconds = time.monotonic() - t
+            lines = r.stderr.strip().splitlines()
+            assert r.returncode == 2 and len(lines) == 1 and "no network" in lines[0], r.stderr
+            assert seconds <= 5, f"{seconds:.1f} s before the error"
+
+
 def test_a_cache_in_the_documented_layout_is_found_offline(checkpoint_files, tmp_path):
     """huggingface_hub's cache layout, written by hand: blobs by hash, snapshots/COMMIT/ holding links to
     them, refs/main naming the commit."""

@@ -43,8 +43,9 @@ def _weights_args(p: argparse.ArgumentParser, default: str) -> None:
 def cmd_tokenize(a) -> None:
     from .commands import tokenize
     pieces = tokenize.run(a.text)
-    if a.json:
-        print(json.dumps({"token_ids": [i for i, _ in pieces], "tokens": [t for _, t in pieces]}, ensure_ascii=False))
+    if a.json:  # bytes that are not whole characters as a list of byte values
+        print(json.dumps({"token_ids": [i for i, _ in pieces],
+                          "tokens": [t if isinstance(t, str) else list(t) for _, t in pieces]}, ensure_ascii=False))
     else:
         for i, text in pieces:
             print(f"{i:6d}  {text!r}")
@@ -60,13 +61,16 @@ DEFAULT_PROMPT = "If today is Monday, tomorrow is"
 
 def cmd_recalc(a) -> int:
     from .commands import recalc
-    r = recalc.run(RecalcOptions(Path(a.book), _output(a), tuple(a.set or ()), a.check), progress=_Progress)
+    r = recalc.run(RecalcOptions(Path(a.book), _output(a), tuple(a.set or ()), a.check, a.print_only),
+                   progress=_Progress)
     if r.formula_cells is not None:
-        print(json.dumps({"formula_cells": r.formula_cells, "out": str(r.out)}) if a.json
-              else f"recalculated {r.formula_cells:,} formula cells into {r.out}")
+        where = f" into {r.out}" if r.out else " (nothing written)"
+        print(json.dumps({"formula_cells": r.formula_cells, "out": str(r.out) if r.out else None}) if a.json
+              else f"recalculated {r.formula_cells:,} formula cells{where}")
         return 0
     if r.error:
-        print(f"xlgpt recalc: {r.error} ({r.out} is written and shows this where the prediction goes)", file=sys.stderr)
+        written = f"{r.out} is written and shows this where the prediction goes" if r.out else "nothing written"
+        print(f"xlgpt recalc: {r.error} ({written})", file=sys.stderr)
         return 1
     pred = r.prediction
     if a.json:
@@ -121,6 +125,13 @@ def cmd_build(a) -> None:
     b = build.run(o, progress=_Progress("writing tab"))
     print(f"wrote {b.out}: {b.tabs} tabs, {b.weight_cells:,} weight cells, {b.megabytes:,.1f} MB "
           f"in {b.seconds:.1f} s", file=sys.stderr)
+    print(build.next_step(b, _program()))
+
+
+def _program() -> str:
+    """How the user ran xlgpt, for the commands it suggests: .venv/bin/xlgpt, xlgpt, or python -m xlgpt."""
+    name = sys.argv[0] if sys.argv else ""
+    return name if os.path.basename(name) == "xlgpt" else "python -m xlgpt"
 
 
 def _weights(a) -> Weights:
@@ -199,6 +210,8 @@ def parser() -> argparse.ArgumentParser:
     _set_arg(p, "edit a cell first: 'Sheet'!B7=0.5 or a defined name, Prompt=text (repeatable)")
     _output_args(p, "write the recalculated workbook here", "overwrite BOOK")
     p.add_argument("--check", action="store_true", help="also compare every stage with the NumPy oracle")
+    p.add_argument("--print-only", action="store_true",
+                   help="recalculate in memory and print the prediction; write nothing (no --out needed)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_recalc)
 

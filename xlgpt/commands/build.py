@@ -1,5 +1,6 @@
 """`xlgpt build`: a checkpoint and a prompt as a workbook of formulas, every cached value computed by the engine."""
 
+import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -7,7 +8,11 @@ from pathlib import Path
 from ..errors import XlgptError
 from ..model import checkpoint, knobs
 from ..model import sae as sparse
-from ..workbook import builder
+from .. import engine
+from ..sheet.edits import apply, parse_set
+from ..workbook import builder, names
+from ..workbook import surgery as surgery_tab
+from ..workbook.prediction import workbook_prediction
 from ..xlsx.packager import write_book
 from .options import BuildOptions, writable
 
@@ -19,6 +24,8 @@ class Built:
     weight_cells: int
     megabytes: float
     seconds: float
+    prediction: dict | None = None  # predict --json's shape, as the workbook computed it
+    without_knobs: dict | None = None  # the same with the Surgery tab at its defaults, for a build with knobs
 
 
 def default_out(weights: str, context: int) -> Path:
@@ -55,4 +62,39 @@ def run(o: BuildOptions, progress=None) -> Built:
     book = builder.build_workbook(ckpt, o.prompt, o.context, o.word_bytes, surgery, o.lens, sae, o.sae_top, watch)
     # the engine's cached values are in every formula cell: Excel can show them without recalculating
     write_book(book, out, full_calc_on_load=False, progress=progress)
-    return Built(out, len(book.sheets), ckpt.n_params, out.stat().st_size / 1e6, time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    plain = None
+    if surgery.head_gates is not None or surgery.steering:
+        plain = without_knobs(book)
+    return Built(out, len(book.sheets), ckpt.n_params, out.stat().st_size / 1e6, seconds,
+                 workbook_prediction(book) if plain is None else plain[0], None if plain is None else plain[1])
+
+
+def without_knobs(book) -> tuple[dict, dict]:
+    """(the prediction as built, the prediction with every gate 1 and no steering): the workbook's formulas
+    evaluated again with the Surgery tab at its defaults (after the file is written)."""
+    with_knobs = workbook_prediction(book)
+    for text in surgery_tab.default_edits(book):
+        apply(book, parse_set(book, text))
+    engine.recalculate(book, plan=engine.make_plan(book, list(names.PREDICTION)))
+    return with_knobs, workbook_prediction(book)
+
+
+def next_step(b: Built, program: str = "xlgpt") -> str:
+    """What the build's last lines say: the prediction (with and without knobs), then what to do next.
+    program: how the user runs xlgpt (.venv/bin/xlgpt after `make demo`)."""
+    def p(x):
+        return f"{x:.2%}" if x >= 1e-3 else f"{x:.1e}"  # random weights give every token about 2e-5
+
+    def top(pred):
+        t = pred["top"]
+        return f"{t[0]['token']!r} ({p(t[0]['prob'])}), then " + ", ".join(f"{x['token']!r} ({p(x['prob'])})"
+                                                                          for x in t[1:3])
+    lines = [f"next token: {top(b.prediction)}"]
+    if b.without_knobs is not None:
+        lines.append(f"without the knobs: {top(b.without_knobs)}")
+    book = shlex.quote(str(b.out))
+    lines += [f"open {b.out} in Excel or LibreOffice Calc: the Start tab shows the prediction; type a new prompt "
+              f"in its Prompt cell (B3), or try:",
+              f"  {program} recalc {book} --set \"Prompt=The capital of France is\" --print-only"]
+    return "\n".join(lines)

@@ -74,6 +74,7 @@ class RecalcOptions:
     output: Output
     sets: tuple[str, ...] = ()
     check: bool = False
+    print_only: bool = False  # recalculate in memory and print; write nothing
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ class Recalculated:
     """What a recalculation gives: the written file, and then either the number of formula cells (a workbook
     that is not xlgpt's), the tokenizer's message (the prompt does not fit), or the prediction (with, under
     --check, the stages that disagree with the oracle)."""
-    out: Path
+    out: Path | None  # None: --print-only
     formula_cells: int | None = None
     error: str = ""
     prediction: dict | None = None
@@ -30,8 +30,15 @@ class Recalculated:
 
 
 def run(o: RecalcOptions, progress=None) -> Recalculated:
-    out = o.output.target(o.book)
-    rb = recalculate_file(o.book, out, list(o.sets), progress=progress)
+    if o.print_only:
+        if o.output.given():
+            raise XlgptError("--print-only writes nothing: drop --out and --in-place, or --print-only")
+        if not o.book.is_file():
+            raise XlgptError(f"{o.book}: no such workbook")
+        out, rb = None, recalculate_in_memory(o.book, list(o.sets), o.check, progress)
+    else:
+        out = o.output.target(o.book)
+        rb = recalculate_file(o.book, out, list(o.sets), progress=progress)
     if not set(names.PREDICTION) <= set(rb.book.names):
         # any workbook in the dialect recalculates; only xlgpt's have a prediction to show
         if o.check:
@@ -47,6 +54,19 @@ def run(o: RecalcOptions, progress=None) -> Recalculated:
         from ..workbook.check import check
         failed = [f"{stage} (max relative difference {diff:.3g})" for stage, diff, ok in check(rb.book) if not ok]
     return Recalculated(out, prediction=workbook_prediction(rb.book), failed=failed)
+
+
+def recalculate_in_memory(src: Path, sets: list[str], everything: bool, progress=None) -> Package:
+    """Read src, apply --set edits and recalculate, writing nothing: of an xlgpt workbook only what its
+    prediction depends on unless `everything` (--check compares every stage)."""
+    step = progress or (lambda verb: None)
+    rb = Package.read(src, progress=step("reading tab"))
+    for text in sets:
+        apply(rb.book, parse_set(rb.book, text))
+    needed = list(names.PREDICTION) + [names.TOKEN_ERROR]
+    plan = None if everything or not set(needed) <= set(rb.book.names) else engine.make_plan(rb.book, needed)
+    engine.recalculate(rb.book, progress=step("evaluating"), plan=plan)
+    return rb
 
 
 def recalculate_file(src: Path, dest: Path, sets: list[str], progress=None) -> Package:

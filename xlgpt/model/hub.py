@@ -6,7 +6,10 @@ cache is used without any network; a missing one is downloaded when the network 
 what to do instead.
 """
 
+import os
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
 
 from ..errors import XlgptError
 from .config import HUB_REPOS
@@ -44,15 +47,40 @@ def sae_folder(spec: str, what: str = "--steer-sae") -> Path:
     return weights.parent
 
 
+PROXIES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+PROBE_SECONDS = 3.0
+
+
+def unreachable(endpoint: str) -> str | None:
+    """Why the hub's host cannot be reached (a TCP connection within PROBE_SECONDS), or None when it can, or
+    when a proxy stands between (then huggingface_hub's own attempt decides). Without it, no network costs
+    huggingface_hub's retries, about 25 s, before its error."""
+    if any(os.environ.get(k) for k in PROXIES):
+        return None
+    url = urlparse(endpoint)
+    host, port = url.hostname, url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=PROBE_SECONDS).close()
+    except OSError as e:
+        return f"{host}:{port} cannot be reached: {e.strerror or e}"
+    return None
+
+
 def fetch(repo: str, files: list[str], what: str, instead: str) -> list[Path]:
     """Each file of `repo` from the Hugging Face cache, else downloaded into it."""
     from huggingface_hub import constants, errors, hf_hub_download, try_to_load_from_cache
+    from huggingface_hub.utils import logging as hub_logging
+    hub_logging.set_verbosity_error()  # its retry warnings would be lines before xlgpt's one line
     out = []
     for name in files:
         cached = try_to_load_from_cache(repo, name)
         if isinstance(cached, str):
             out.append(Path(cached))
             continue
+        why = None if constants.HF_HUB_OFFLINE else unreachable(constants.ENDPOINT)
+        if why is not None:
+            raise XlgptError(f"{what}: {repo}/{name} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) "
+                             f"and there is no network ({why}); {instead}")
         try:
             out.append(Path(hf_hub_download(repo, name)))
         except (errors.OfflineModeIsEnabled, errors.LocalEntryNotFoundError) as e:

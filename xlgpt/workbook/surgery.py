@@ -123,3 +123,12 @@ def read_knobs(book: Book, cfg: GPT2Config, n_ctx: int) -> Knobs:
                                      [p for p in range(n_ctx) if first[layer] <= p <= last[layer]]))
     return Knobs(head_gates=grid(names.HEAD_GATES), attn_gates=grid(names.ATTN_GATES)[:, 0],
                  mlp_gates=grid(names.MLP_GATES)[:, 0], steering=steering)
+
+
+def default_edits(book: Book) -> list[str]:
+    """--set edits that put every knob at its default: every gate 1, every steering coefficient 0."""
+    from .. import engine
+    n_layer, n_head = engine.read_range(book, names.HEAD_GATES).shape
+    edits = [f"{names.HEAD_GATES}({i},{j})=1" for i in range(n_layer) for j in range(n_head)]
+    edits += [f"{name}({i})=1" for name in (names.ATTN_GATES, names.MLP_GATES) for i in range(n_layer)]
+    return edits + [f"{names.STEER_COEF}({i})=0" for i in range(n_layer)]
