@@ -1,5 +1,6 @@
 """[Content_Types].xml: the type of every part in the package."""
 
+from .theme import CONTENT_TYPE as THEME_TYPE, PART as THEME_PART
 from .xml import DECLARATION
 
 _TYPE = "application/vnd.openxmlformats-officedocument."
@@ -12,6 +13,7 @@ def content_types_xml(n_sheets: int, parts: list[tuple[str, str]] = ()) -> str:
         ("/docProps/app.xml", _TYPE + "extended-properties+xml"),
         ("/docProps/core.xml", "application/vnd.openxmlformats-package.core-properties+xml"),
         ("/xl/styles.xml", _TYPE + "spreadsheetml.styles+xml"),
+        ("/" + THEME_PART, THEME_TYPE),
         ("/xl/workbook.xml", _TYPE + "spreadsheetml.sheet.main+xml"),
     ] + [(f"/xl/worksheets/sheet{i}.xml", WORKSHEET_TYPE) for i in range(1, n_sheets + 1)] + [
         (f"/{part}", content_type) for part, content_type in parts] + [

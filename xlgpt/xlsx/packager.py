@@ -10,6 +10,7 @@ from .contenttypes import content_types_xml
 from .docprops import app_xml, core_xml
 from .relationships import package_rels_xml, workbook_rels_xml
 from .sharedstrings import SharedStrings
+from . import theme
 from .styles import styles_xml
 from .workbook import workbook_xml
 from .worksheet import is_value_sheet, worksheet_chunks
@@ -41,6 +42,7 @@ def _write_parts(z: ZipWriter, book: Book, names: list[str], full_calc_on_load: 
     z.writestr("xl/workbook.xml", workbook_xml(names, book.names, full_calc_on_load).encode())
     z.writestr("xl/_rels/workbook.xml.rels", workbook_rels_xml(len(names)).encode())
     z.writestr("xl/styles.xml", styles_xml().encode())
+    z.writestr(theme.PART, theme.theme_xml().encode())
     # Tabs of formulas and text are Python work; weight tabs are NumPy work that leaves the GIL free. The
     # first are made (and deflated) on a thread of their own while this one streams the weight tabs, so
     # the two overlap; the zip holds the members in any order, and sheetN.xml keeps each tab's place.

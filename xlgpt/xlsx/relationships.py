@@ -20,6 +20,7 @@ def package_rels_xml() -> str:
 
 
 def workbook_rels_xml(n_sheets: int) -> str:
-    """rId1..rIdN are the sheets in order, then styles and shared strings."""
+    """rId1..rIdN are the sheets in order, then styles, shared strings and the theme."""
     return rels_xml([(DOC + "worksheet", f"worksheets/sheet{i}.xml") for i in range(1, n_sheets + 1)]
-                 + [(DOC + "styles", "styles.xml"), (DOC + "sharedStrings", "sharedStrings.xml")])
+                 + [(DOC + "styles", "styles.xml"), (DOC + "sharedStrings", "sharedStrings.xml"),
+                    (DOC + "theme", "theme/theme1.xml")])

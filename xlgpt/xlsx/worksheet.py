@@ -185,7 +185,7 @@ def _cached(v) -> tuple[str, str]:
     if isinstance(v, XlError):  # an error value; a text that merely reads "#N/A" stays text
         return ' t="e"', f"<v>{v}</v>"
     if isinstance(v, str):
-        return ' t="str"', text_element("v", v)
+        return ' t="str"', f"<v>{escape(v)}</v>"  # no xml:space: the schema does not allow it on <v>
     return "", f"<v>{float(v)!r}</v>"
 
 
