@@ -127,6 +127,47 @@ def check_against_oracle(wb, built):
     attribution_equal(lambda name: numbers(named(wb, name)), cfg, want, REL)
     if built.sae is not None:
         features_equal(lambda name: named(wb, name), built.sae, built.ref[built.sae.tab], built.sae_top)
+    guide_equal(area(wb, "Guide", 0, 0, 80, built.n_ctx + 2), cfg, built.ids, built.ref, want)
+
+
+def guide_equal(rows, cfg, ids, ref, attribution) -> None:
+    """Every number the Guide tab quotes (each sits under its sentence, labelled in column A) against the
+    oracle: the tokens and ids, the first token's embedding, each followed head's attention row at the last
+    position with its largest weight, where and which token; the lens's guesses when the lens is in `ref`; and
+    the three largest direct contributions named in the attribution sentence."""
+    n = len(ids)
+    label = {str(r[0]): i for i, r in enumerate(rows) if r[0] is not None}
+    assert [int(x) for x in rows[label["id"]][1:n + 1]] == ids
+    assert list(rows[label["token"]][1:n + 1]) == [tokenizer.token_text(i) for i in ids]
+    assert all(x in (None, "") for x in rows[label["id"]][n + 1:])
+    np.testing.assert_allclose(numbers(rows[label["first token's numbers"]][1:4]), ref["embed"][0, :3], rtol=REL)
+    heads = [k for k in label if k.endswith(", last row")]
+    assert heads, "no head followed"
+    for key in heads:
+        layer, head = (int(w) for w in key.replace(",", "").split()[1:4:2])
+        want = ref[f"h.{layer}.attn.probs"][head][n - 1, :n]
+        i = label[key]
+        np.testing.assert_allclose(numbers(rows[i][1:n + 1]), want, rtol=REL, atol=REL)
+        best = int(np.argmax(want))
+        assert abs(rows[i + 1][1] - want[best]) <= REL and rows[i + 1][3] == best
+        assert rows[i + 1][5] == tokenizer.token_text(ids[best])
+    for key in (k for k in label if k.startswith("after block ")):
+        layer = int(key.split()[-1])
+        lens = oracle.softmax(ref["lens"][layer, n - 1])
+        i = label[key]
+        assert rows[i][1] == tokenizer.token_text(int(np.argmax(lens))) and abs(rows[i][3] - lens.max()) <= REL
+    parts = {}
+    for name, a in (("heads", attribution["heads"]),):
+        for (layer, head), share in np.ndenumerate(a):
+            parts[f"head{layer}.{head}"] = share
+    for layer in range(cfg.n_layer):
+        parts[f"mlp{layer}"] = attribution["mlps"][layer]
+        parts[f"attn{layer}.bias"] = attribution["attn_bias"][layer]
+        parts[f"steer{layer}"] = attribution["steer"][layer]
+    parts["embed.token"], parts["embed.position"] = attribution["embed"]
+    top = sorted(parts, key=lambda k: -abs(parts[k]))[:3]
+    sentence = next(str(r[0]) for r in rows if str(r[0]).startswith("Why "))
+    assert [sentence.index(k + " (") for k in top] == sorted(sentence.index(k + " (") for k in top), sentence
 
 
 def sae_oracle(sae, stream):

@@ -39,6 +39,17 @@ def embed_area(cfg: GPT2Config) -> Area:
     return Area(TAB, TABLE_ROW + cfg.n_layer + 1, 1, 2, 1)
 
 
+def compared_cells() -> tuple[Area, Area]:
+    """The two tokens compared (what is typed in AttrTarget and AttrVersus, else the top two predictions)."""
+    return tuple(Area(TAB, TOKEN_ROWS[what], 2, 1, 1) for what in ("target", "versus"))
+
+
+def top_areas(cfg: GPT2Config) -> tuple[Area, Area]:
+    """The largest shares, most first: their components' names and their shares."""
+    row, k = embed_area(cfg).row + 3, min(TOP, len(components(cfg)))
+    return Area(TAB, row, 0, k, 1), Area(TAB, row, 1, k, 1)
+
+
 def components(cfg: GPT2Config) -> list[tuple[str, int, int]]:
     """Every part of the residual stream, named as --keep-only names them where it can: (name, row, col) of its
     share on the tab."""
@@ -76,7 +87,7 @@ def attribution_tab(book: Book, cfg: GPT2Config, n_ctx: int, surgery, vocab: Are
 
     # the vectors at the last position: below the tables, a row per dimension
     table, embed = table_area(cfg), embed_area(cfg)
-    top_row = embed.row + 3
+    top_row = top_areas(cfg)[0].row
     list_row = top_row + max(TOP, 16) + 3  # under the top ten and their chart
     work = _vectors(s, t, cfg, n_ctx, surgery, list_row, target, versus, ln_f)
     u, scale = work["u"], Area(TAB, DIFF_ROW + 2, 1, 1, 1).ref(False)

@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..sheet.book import Book
 from ..model.config import GPT2Config
-from . import attention, attribution, embed, features, layer_norm, lens, logits, mlp, predict, residual, surgery, tokenize, vocab
+from . import attention, attribution, embed, features, guide, layer_norm, lens, logits, mlp, predict, residual, surgery, tokenize, vocab
 from .grid import Area
 
 
@@ -143,6 +143,10 @@ def _lens(b: Build) -> None:
     book.sheets.insert(after + 1, book.sheets.pop())  # after the tabs that explain the prediction
 
 
+def _guide(b: Build) -> None:
+    guide.guide_tab(b.book, b.cfg, b.n_ctx, b.shared["tokens"], b.with_lens)
+
+
 def _vocab(b: Build) -> None:
     from ..model import tokenizer
     vocab.vocab_tab(b.book, [tokenizer.token_text(i) for i in range(b.cfg.n_vocab)])
@@ -221,6 +225,8 @@ STAGES = (
                                                        "at each position (tabs sae.in, sae.pre, sae.acts)"),)),
     Stage("lens", _lens, tour=((lens.TAB, "the top token after every block at every position, and the residual "
                                           "norms (when built)"),)),
+    Stage("guide", _guide, tour=((guide.TAB, "start here: your prompt walked through the model in sentences "
+                                             "whose numbers are formulas"),)),
     Stage("vocab", _vocab, tour=((vocab.TAB, "every token's text"),)),
     Stage("lookups", _lookups, tour=(("merges", "the tokenizer's tables: merges, bytes, classes"),)),
     Stage("weights", _weights, tour=(("wte.weight", "the first weight tab; each tensor of the checkpoint has its "
