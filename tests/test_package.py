@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from xlgpt.sheet import refs
-from xlgpt.sheet.book import Book, Formulas, Sheet, Texts, Values
+from xlgpt.sheet.book import Book, Formulas, Greyed, Sheet, Texts, Values
 from xlgpt.xlsx.packager import write_book
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -31,6 +31,7 @@ def _ours(path):
     s.add(Formulas(4, 0, 2, 2, "MMULT(A2:B3,A2:B3)", kind="array"))
     s.add(Texts(6, 0, [["go"]], style="link"))
     s.links.append((6, 0, "'h.0.ln_1'!A1", "go"))
+    s.greyed.append(Greyed("A2:B3", "ROW()-2>=TokenCount"))  # the padding positions' grey
     book.add(Sheet("h.0.ln_1", blocks=[Values(0, 0, np.array([[2.0]]))]))
     book.names["Prompt"] = "Start!$A$1"
     write_book(book, path)
@@ -48,6 +49,8 @@ def _theirs(path):
     ws.write_formula(3, 0, "=A2*2", value="")
     ws.write_array_formula(4, 0, 5, 1, "{=MMULT(A2:B3,A2:B3)}", value="")
     ws.write_url(6, 0, "internal:'h.0.ln_1'!A1", string="go")
+    ws.conditional_format("A2:B3", {"type": "formula", "criteria": "=ROW()-2>=TokenCount",
+                                    "format": wb.add_format({"font_color": "#A6A6A6", "bg_color": "#F2F2F2"})})
     wb.add_worksheet("h.0.ln_1").write_number(0, 0, 2.0)
     wb.define_name("Prompt", "=Start!$A$1")
     wb.close()
@@ -94,6 +97,11 @@ def test_relationships(parts):
     # sheets are rId1..N in both, which workbook.xml relies on
     assert [(r.get("Id"), r.get("Target")) for r in ours if r.get("Target").startswith("worksheets/")] == \
            [(r.get("Id"), r.get("Target")) for r in theirs if r.get("Target").startswith("worksheets/")]
+
+
+def test_conditional_formatting(parts):
+    ours, theirs = (_tree(z, "xl/worksheets/sheet1.xml").find(NS + "conditionalFormatting") for z in parts)
+    assert ours is not None and _canon(ours) == _canon(theirs)
 
 
 def test_workbook_part(parts):

@@ -98,6 +98,15 @@ class ColorScale:
     middle: float | None = None  # with three colours: the value the middle one marks (else the median)
 
 
+@dataclass
+class Greyed:
+    """Cells of a range shown grey (font and fill) while a formula is true, written relative to the range's
+    top-left cell as conditional formatting: the positions past the prompt, whose formulas compute padding.
+    The spreadsheet program evaluates it; it is no cell's value."""
+    ref: str
+    formula: str
+
+
 # a heat map of signed values: blue below 0, white at 0, red above
 DIVERGING = dict(colors=("5A8AC6", "FFFFFF", "F8696B"), middle=0.0)
 
@@ -117,6 +126,7 @@ class Chart:
     col: int
     x_title: str | None = None
     y_title: str | None = None
+    value_format: str | None = None  # the value axis's number format (None: the cells')
 
 
 @dataclass
@@ -126,6 +136,7 @@ class Sheet:
     col_widths: dict[int, float] = field(default_factory=dict)
     links: list[tuple[int, int, str, str]] = field(default_factory=list)  # (row, col, target "'Sheet'!A1", text)
     color_scales: list[ColorScale] = field(default_factory=list)
+    greyed: list[Greyed] = field(default_factory=list)  # before the colour scales: grey wins over a heat map
     freeze: tuple[int, int] | None = None  # rows and columns kept in view
     charts: list[Chart] = field(default_factory=list)
     fit_to_page: bool = False  # printed (and exported to PDF) landscape, one page wide

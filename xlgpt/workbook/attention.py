@@ -5,7 +5,7 @@ head's scaled dot products, causally masked), .probs (their softmax), .z (each h
 from ..sheet import refs
 from ..sheet.book import Book, ColorScale, Texts
 from ..model.config import GPT2Config
-from .grid import FIRST_COL, HEADER_ROWS, Area, GridTab, grid_area, place, weight_area
+from .grid import FIRST_COL, HEADER_ROWS, Area, GridTab, grey_columns, grid_area, place, token_headers, weight_area
 from .templates import stage
 
 
@@ -43,14 +43,18 @@ def attention_tabs(book: Book, cfg: GPT2Config, layer: int, x: Area, token_text:
     sg, scores = head_blocks(f"{prefix}.scores", "scores")
     query_pos = Area(sg.name, HEADER_ROWS, 0, n, 1).ref(other_sheet=False)
     for h, area in enumerate(scores):
-        sg.column_labels(area.col, n, [(0, f"head {h}: keys")])
+        sg.column_labels(area.col, n)  # the keys' positions, which the mask reads
+        token_headers(sg.sheet, 2, area.col, n, token_text, 3, head=h)
+        grey_columns(sg.sheet, area)
         key_pos = Area(sg.name, 3, area.col, 1, n).ref(other_sheet=False)
         sg.formulas(t["scores"], area, key_pos=key_pos, query_pos=query_pos, hw=hw,
                     q=qkv.cols(h * hw, hw).ref(), k=qkv.cols(d + h * hw, hw).ref())
 
     pg, probs = head_blocks(f"{prefix}.probs", "probs")
     for h, area in enumerate(probs):
-        pg.column_labels(area.col, n, [(0, f"head {h}: keys")])
+        pg.column_labels(area.col, n)
+        token_headers(pg.sheet, 2, area.col, n, token_text, 3, head=h)
+        grey_columns(pg.sheet, area)
         den_col = area.col + n  # the column between two heads' blocks
         pg.sheet.add(Texts(3, den_col, [["sum exp"]], style="bold"))
         for i in range(n):

@@ -11,7 +11,7 @@ from ..sheet import refs
 from ..sheet.book import Book, ColorScale, Sheet, Texts, Values
 from ..model.config import GPT2Config
 from . import names, residual
-from .grid import FIRST_COL, HEADER_ROWS, Area, GridTab, col_abs, place, row_abs, titled, weight_area
+from .grid import FIRST_COL, HEADER_ROWS, Area, GridTab, col_abs, grey_columns, place, row_abs, titled, weight_area
 from .templates import stage
 
 TAB = "Features"
@@ -66,6 +66,7 @@ def _by_feature(book: Book, template, tab: str, d_sae: int, n_ctx: int, token_te
     place(s, stage("features")["token"], Area(tab, 3, FIRST_COL, 1, n_ctx), tokens=token_text.ref(),
           pos=refs.cell(2, FIRST_COL, abs_row=True))
     s.add(Values(HEADER_ROWS, 0, np.arange(d_sae, dtype=float)[:, None]))
+    grey_columns(s, Area(tab, 2, FIRST_COL, d_sae + 2, n_ctx))
     return Area(tab, HEADER_ROWS, FIRST_COL, d_sae, n_ctx)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..sheet import refs
-from ..sheet.book import Book, Formulas, Sheet, Texts, Values
+from ..sheet.book import Book, Formulas, Greyed, Sheet, Texts, Values
 from .templates import Template, stage
 
 HEADER_ROWS = 4  # title, equation, group labels, column indices
@@ -78,6 +78,7 @@ class GridTab:
         self.sheet.add(Texts(2, 0, [["position", "token"]], style="bold"))
         self.sheet.add(Values(HEADER_ROWS, 0, np.arange(n_ctx, dtype=float)[:, None]))
         place(self.sheet, stage("grid")["label"], self.area(1, 1), token_text=token_text.first())
+        grey_rows(self.sheet, HEADER_ROWS, n_ctx)
 
     def header(self, template: Template, **values) -> None:
         titled(self.sheet, template, **values)
@@ -93,6 +94,32 @@ class GridTab:
 
     def formulas(self, template: Template, area: Area, **values) -> Area:
         return place(self.sheet, template, area, **values)
+
+
+# Padding positions (past TokenCount) are greyed by conditional formatting, so the grey follows a new prompt.
+# The formulas count positions from ROW() or COLUMN() of the cell the spreadsheet program formats.
+def grey_rows(sheet: Sheet, first_row: int, n_ctx: int) -> None:
+    """Rows first_row.. of a tab whose rows are positions, all columns."""
+    sheet.greyed.append(Greyed(f"A{first_row + 1}:XFD{first_row + n_ctx}", f"ROW()-{first_row + 1}>=TokenCount"))
+
+
+def grey_columns(sheet: Sheet, area: "Area") -> None:
+    """The columns of `area` whose position (its first column is position 0) is past the prompt."""
+    sheet.greyed.append(Greyed(area.ref(other_sheet=False).replace("$", ""), f"COLUMN()-{area.col + 1}>=TokenCount"))
+
+
+def token_headers(sheet: Sheet, row: int, col: int, n: int, token_text: "Area", pos_row: int,
+                  head: int | None = None) -> None:
+    """On `row`, over the n position columns from `col`: each position's token text, read with the position
+    number on `pos_row` (which stays numbered). With `head`, the first says which head's block starts there."""
+    t = stage("grid")
+    pos = refs.cell(pos_row, col, abs_row=True)
+    start = col
+    if head is not None:
+        place(sheet, t["head_token"], Area(sheet.name, row, col, 1, 1), head=head, tokens=token_text.ref(), pos=pos)
+        start, n, pos = col + 1, n - 1, refs.cell(pos_row, col + 1, abs_row=True)
+    if n > 0:
+        place(sheet, t["column_token"], Area(sheet.name, row, start, 1, n), tokens=token_text.ref(), pos=pos)
 
 
 def grid_area(tab: str, n_ctx: int, col: int, ncols: int) -> Area:

@@ -9,10 +9,12 @@ from ..sheet import refs
 from ..sheet.book import Book, Chart, ColorScale, Sheet, Texts, Values
 from ..model.config import GPT2Config
 from . import names
-from .grid import FIRST_COL, Area, place, titled, weight_area
+from .grid import FIRST_COL, Area, grey_columns, place, titled, token_headers, weight_area
 from .layer_norm import layer_norm_tab
 from .templates import stage
 
+# a probability axis: percentages, or (random weights: every token about 2e-5) scientific notation
+PROBABILITY_FORMAT = "[<0.001]0.0E+00;0.0%"
 LENS_ROWS = 7  # the lens tabs' logits start on row 8, under the summary rows
 TAB = "LogitLens"
 SECTIONS = {"token": "top token", "prob": "its probability", "id": "top id",
@@ -26,15 +28,20 @@ def summary_area(layer: int, n_ctx: int) -> Area:
 
 
 def last_position_area(n_layer: int, n_ctx: int) -> Area:
-    """The LogitLens table at the prompt's last position, a row per block: its label, p(next token), the
-    residual norm (right of the position tables)."""
-    return Area(TAB, 4, FIRST_COL + n_ctx + 1, n_layer, 3)
+    """The LogitLens table at the prompt's last position, at the top left: a row per block, its label, p(next
+    token), the residual norm; its two charts beside it, within the first screen."""
+    return Area(TAB, 3, 0, n_layer, 3)
+
+
+CHART_ROWS = 16  # the rows a chart takes (charts.HEIGHT_PX at 20 px a row)
 
 
 def section_area(what: str, n_layer: int, n_ctx: int) -> Area:
-    """One table of the LogitLens tab (a key of SECTIONS): a row per block, a column per position."""
-    row = 3 + list(SECTIONS).index(what) * (n_layer + 2)
-    return Area(TAB, row + 1, FIRST_COL, n_layer, n_ctx)
+    """One table of the LogitLens tab (a key of SECTIONS), below the last-position table and its charts: a row
+    per block, a column per position (numbered, and the token above each column)."""
+    first = 3 + max(n_layer, CHART_ROWS) + 2
+    row = first + list(SECTIONS).index(what) * (n_layer + 3)
+    return Area(TAB, row + 2, FIRST_COL, n_layer, n_ctx)
 
 
 def lens_tabs(book: Book, cfg: GPT2Config, layer: int, resid_post: Area, token_text: Area) -> Area:
@@ -61,18 +68,22 @@ def lens_tabs(book: Book, cfg: GPT2Config, layer: int, resid_post: Area, token_t
     return summary
 
 
-def logit_lens_tab(book: Book, cfg: GPT2Config, lenses: list[Area], residuals: list[Area], vocab: Area) -> dict:
-    """LogitLens: per block (rows) and position (columns) the lens's top token, its probability, its id; and
-    the residual stream's norm. Heat maps on the probabilities and the norms."""
+def logit_lens_tab(book: Book, cfg: GPT2Config, lenses: list[Area], residuals: list[Area], vocab: Area,
+                   token_text: Area) -> dict:
+    """LogitLens: at the top, per block at the prompt's last position, the final prediction's probability and
+    the residual norm with a chart of each; below, per block (rows) and position (columns) the lens's top
+    token, its probability, its id, and the residual stream's norm. Heat maps on the probabilities and the
+    norms; the positions past the prompt greyed."""
     t = stage("lens")
     n_layer, n = cfg.n_layer, lenses[0].ncols
-    s = book.add(Sheet(TAB, col_widths={0: 16, 1: 3}, freeze=(0, FIRST_COL)))
+    s = book.add(Sheet(TAB, col_widths={0: 16, 1: 13, 2: 13}, freeze=(0, 1)))
     titled(s, t["lens_top"])
     out = {what: section_area(what, n_layer, n) for what in SECTIONS}
     for what, label in SECTIONS.items():
         block = out[what]
-        s.add(Texts(block.row - 1, 0, [[label]], style="bold"))
-        s.add(Values(block.row - 1, FIRST_COL, np.arange(n, dtype=float)[None, :], style="bold"))
+        s.add(Texts(block.row - 2, 0, [[label], ["position / token"]], style="bold"))
+        s.add(Values(block.row - 2, FIRST_COL, np.arange(n, dtype=float)[None, :], style="bold"))
+        token_headers(s, block.row - 1, FIRST_COL, n, token_text, block.row - 2)
         s.add(Texts(block.row, 0, [[f"block {i}"] for i in range(n_layer)]))
         for i in range(n_layer):
             row = block.rows(i, 1)
@@ -85,8 +96,11 @@ def logit_lens_tab(book: Book, cfg: GPT2Config, lenses: list[Area], residuals: l
             else:  # the residual stream's row of each position: a formula per cell
                 for j in range(n):
                     place(s, t["norm"], row.cols(j, 1), row=residuals[i].rows(j, 1).ref())
+        grey_columns(s, block)
         if what in ("prob", "norm"):
             s.color_scales.append(ColorScale(block.ref(other_sheet=False).replace("$", "")))
+    for col in range(FIRST_COL, FIRST_COL + n):
+        s.col_widths.setdefault(col, 11)
     _last_position(s, t, lenses, out["norm"], n_layer, n)
     return out
 
@@ -101,9 +115,9 @@ def _last_position(s: Sheet, t: dict, lenses: list[Area], norms: Area, n_layer: 
         place(s, t["last"], table.rows(i, 1).cols(1, 1), style="percent", row=lenses[i].rows(2, 1).ref(),
               token_count=names.TOKEN_COUNT)
         place(s, t["last"], table.rows(i, 1).cols(2, 1), row=norms.rows(i, 1).ref(), token_count=names.TOKEN_COUNT)
-    s.col_widths.update({table.col: 20, table.col + 1: 13, table.col + 2: 13})
     labels = table.cols(0, 1).ref()
     for k, (template, col, axis) in enumerate(((t["chart_next"], 1, "probability"), (t["chart_norm"], 2, "norm"))):
         title, series = template.header()
-        s.charts.append(Chart("line", title, series, labels, table.cols(col, 1).ref(), row=table.row - 1 + 16 * k,
-                              col=table.col + 4, x_title="block", y_title=axis))
+        s.charts.append(Chart("line", title, series, labels, table.cols(col, 1).ref(), row=table.row - 1,
+                              col=table.col + 4 + 8 * k, x_title="block", y_title=axis,
+                              value_format=PROBABILITY_FORMAT if col == 1 else None))

@@ -136,7 +136,7 @@ def _lens(b: Build) -> None:
     if not b.with_lens:
         return
     lenses = [lens.lens_tabs(b.book, b.cfg, i, r, b.shared["text"]) for i, r in enumerate(b.resid_posts)]
-    lens.logit_lens_tab(b.book, b.cfg, lenses, b.resid_posts, b.vocab)
+    lens.logit_lens_tab(b.book, b.cfg, lenses, b.resid_posts, b.vocab, b.shared["text"])
     book = b.book
     shown = [s.name for s in book.sheets]
     after = max(shown.index(tab) for tab in (predict.TAB, attribution.TAB, features.TAB) if tab in shown)

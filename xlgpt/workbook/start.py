@@ -6,6 +6,7 @@ import numpy as np
 from ..sheet.book import Chart, Sheet, Texts, Values
 from . import names
 from .grid import Area, place, titled
+from .lens import PROBABILITY_FORMAT
 from .templates import stage
 
 TAB = "Start"
@@ -46,7 +47,9 @@ def start_tab(s: Sheet, prompt: str, capacity: str, top: dict[str, Area], model:
     for col, name, style in ((1, "token", None), (2, "prob", "percent"), (3, "id", None)):
         place(s, t["show_column_checked"], top_area(k, col), style=style, ref=top[name].first(), **checked)
     title, series = t["chart"].header()
-    s.charts.append(Chart("bar", title, series, top_area(k, 1).ref(), top_area(k, 2).ref(), row=TOP_ROW - 1, col=5))
+    # the axis in percent, or in scientific notation when every probability is tiny (random weights)
+    s.charts.append(Chart("bar", title, series, top_area(k, 1).ref(), top_area(k, 2).ref(), row=TOP_ROW - 1, col=5,
+                          value_format=PROBABILITY_FORMAT))
 
     row = TOP_ROW + 1 + k
     s.add(Texts(row, 0, [["Model"], ["Shape"], ["Parameters"]], style="bold"))

@@ -72,8 +72,8 @@ def chart_xml(chart: Chart, number: int) -> str:
     """chart `number` of the package (its axes' ids are numbered after it, as Excel's and XlsxWriter's are)."""
     cat_id, val_id = 50000000 + number * 10000 + 1, 50000000 + number * 10000 + 2
     axes = f'<c:axId val="{cat_id}"/><c:axId val="{val_id}"/>'
-    # colours given, not left to the theme: xlgpt writes no theme part, and LibreOffice then draws theme-coloured
-    # bars and lines in no colour at all
+    # colours given, not left to the theme: LibreOffice has been seen to draw theme-coloured bars and lines of a
+    # workbook without a theme part in no colour at all
     fill = f'<a:solidFill><a:srgbClr val="{COLOR}"/></a:solidFill>'
     if chart.kind == "line":
         look = (f'<c:spPr><a:ln w="28575">{fill}</a:ln></c:spPr><c:marker><c:symbol val="circle"/>'
@@ -98,7 +98,8 @@ def chart_xml(chart: Chart, number: int) -> str:
               f'<c:lblOffset val="100"/></c:catAx>')
     val_ax = (f'<c:valAx><c:axId val="{val_id}"/><c:scaling><c:orientation val="minMax"/></c:scaling>'
               f'<c:axPos val="{val_pos}"/><c:majorGridlines/>{_title(chart.y_title, axis=True, rotated=val_pos == "l")}'
-              f'<c:numFmt formatCode="General" sourceLinked="1"/><c:tickLblPos val="nextTo"/>'
+              + (f'<c:numFmt formatCode="{escape(chart.value_format)}" sourceLinked="0"/>' if chart.value_format
+                 else '<c:numFmt formatCode="General" sourceLinked="1"/>') + '<c:tickLblPos val="nextTo"/>'
               f'<c:crossAx val="{cat_id}"/><c:crosses val="autoZero"/><c:crossBetween val="between"/></c:valAx>')
     return (DECLARATION + f'<c:chartSpace xmlns:c="{C_NS}" xmlns:a="{A_NS}" xmlns:r="{REL_NS}">'
             f'<c:lang val="en-US"/><c:chart>{_title(chart.title)}<c:plotArea><c:layout/>{plot}{cat_ax}{val_ax}'

@@ -29,6 +29,11 @@ _FILLS = [
 ]
 
 
+PADDING_DXF = 0  # the differential format of the padding positions: grey text on light grey
+_DXFS = ['<dxf><font><color rgb="FFA6A6A6"/></font><fill><patternFill><bgColor rgb="FFF2F2F2"/></patternFill></fill>'
+         '</dxf>']  # as Excel and XlsxWriter write a conditional format's fill: no pattern type, the colour as bgColor
+
+
 def styles_xml() -> str:
     xfs = []
     for name, (font, fill, fmt) in STYLES.items():
@@ -51,5 +56,5 @@ def styles_xml() -> str:
             f'<cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>'
             '<cellStyles count="2"><cellStyle name="Hyperlink" xfId="1" builtinId="8"/>'
             '<cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-            '<dxfs count="0"/><tableStyles count="0" defaultTableStyle="TableStyleMedium9" '
+            f'<dxfs count="{len(_DXFS)}">{"".join(_DXFS)}</dxfs><tableStyles count="0" defaultTableStyle="TableStyleMedium9" '
             'defaultPivotStyle="PivotStyleLight16"/></styleSheet>')

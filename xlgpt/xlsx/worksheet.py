@@ -15,6 +15,7 @@ from . import formula_cells
 from .numbers import rows_bytes
 from .sharedstrings import SharedStrings
 from ..sheet.cells import XlError
+from .styles import PADDING_DXF
 from .xml import DECLARATION, MAIN_NS, REL_NS, attr, escape, text_element
 
 ROW_CHUNK = 1024
@@ -51,6 +52,7 @@ def is_value_sheet(sheet: Sheet) -> bool:
     """A tab that is one block of numbers from A1, as a weight tab is: written without Python per row."""
     return (len(sheet.blocks) == 1 and isinstance(sheet.blocks[0], Values) and sheet.blocks[0].col == 0
             and sheet.blocks[0].row == 0 and not sheet.blocks[0].style and not sheet.links and not sheet.color_scales
+            and not sheet.greyed
             and not sheet.charts)
 
 
@@ -85,9 +87,13 @@ def _mixed_rows(sheet: Sheet, strings: SharedStrings, nrows: int, row_attributes
 
 
 def _conditional_formatting(sheet: Sheet) -> str:
-    """The sheet's colour scales (heat maps)."""
+    """The sheet's greyed ranges (the padding positions: styles.xml's differential format 0), then its colour
+    scales (heat maps), in that priority."""
     out = ""
-    for priority, cs in enumerate(sheet.color_scales, 1):
+    for priority, g in enumerate(sheet.greyed, 1):
+        out += (f'<conditionalFormatting sqref="{g.ref}"><cfRule type="expression" dxfId="{PADDING_DXF}" '
+                f'priority="{priority}"><formula>{escape(g.formula)}</formula></cfRule></conditionalFormatting>')
+    for priority, cs in enumerate(sheet.color_scales, len(sheet.greyed) + 1):
         colors = "".join(f'<color rgb="FF{c}"/>' for c in cs.colors)
         middle = ""
         if len(cs.colors) == 3:
