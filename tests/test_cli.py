@@ -116,3 +116,15 @@ def test_build_ends_with_the_prediction_and_a_next_step(tmp_path):
     assert f"{int(np.argmax(want)):6d}  {tokenizer.token_text(int(np.argmax(want)))!r}" in r.stdout.splitlines()[1]
     r = cli("recalc", out, "--print-only", "--out", tmp_path / "x.xlsx")
     assert r.returncode == 2 and "--print-only writes nothing" in r.stderr
+
+
+def test_build_says_when_it_leaves_the_lens_out(tmp_path):
+    """The lens is left out by default only when it would cost more than 15% of the weights' cells, and the
+    build says so and how to add it (tiny at 64 positions: 6.4 M logits); at 16 positions it is in."""
+    from workbook_io import open_values
+    r = cli("build", "--weights", "random:tiny", "--context", 64, "--out", tmp_path / "long.xlsx")
+    assert r.returncode == 0, r.stderr
+    assert "logit lens (LogitLens, the virtual MRI) is left out" in r.stderr and "--lens" in r.stderr
+    assert "LogitLens" not in open_values(tmp_path / "long.xlsx").sheetnames
+    r = cli("build", "--weights", "random:tiny", "--out", tmp_path / "short.xlsx")
+    assert r.returncode == 0 and "left out" not in r.stderr

@@ -125,6 +125,8 @@ def cmd_build(a) -> None:
     b = build.run(o, progress=_Progress("writing tab"))
     print(f"wrote {b.out}: {b.tabs} tabs, {b.weight_cells:,} weight cells, {b.megabytes:,.1f} MB "
           f"in {b.seconds:.1f} s", file=sys.stderr)
+    if b.note:
+        print(b.note, file=sys.stderr)
     print(build.next_step(b, _program()))
 
 
@@ -196,7 +198,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--layer", type=int, metavar="L", help="the block the steering vector is added before")
     g.add_argument("--coeff", type=float, default=1.0, metavar="C", help="the steering coefficient (default: 1)")
     g.add_argument("--lens", action=argparse.BooleanOptionalAction, default=None,
-                   help="the logit lens tabs (default: when they hold at most 4 M logits, e.g. tiny)")
+                   help="the logit lens tabs (default: when they add at most 15%% of the weights' cells, e.g. GPT-2 small "
+                        "at 16 positions, or at most 4 M cells, e.g. tiny)")
     g = p.add_argument_group("features (a sparse autoencoder's encoder in formulas: the Features tab)")
     g.add_argument("--sae", metavar="SAE", help="a SAELens SAE on a residual stream: a folder (cfg.json, "
                    "sae_weights.safetensors), or RELEASE/ID, e.g. gpt2-small-res-jb/blocks.2.hook_resid_pre")

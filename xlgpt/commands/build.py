@@ -26,6 +26,7 @@ class Built:
     seconds: float
     prediction: dict | None = None  # predict --json's shape, as the workbook computed it
     without_knobs: dict | None = None  # the same with the Surgery tab at its defaults, for a build with knobs
+    note: str | None = None  # what the default left out, and how to add it
 
 
 def default_out(weights: str, context: int) -> Path:
@@ -66,8 +67,12 @@ def run(o: BuildOptions, progress=None) -> Built:
     plain = None
     if surgery.head_gates is not None or surgery.steering:
         plain = without_knobs(book)
+    note = None
+    if o.lens is None and not builder.lens_by_default(ckpt.config, o.context):
+        note = builder.lens_left_out(ckpt.config, o.context)
     return Built(out, len(book.sheets), ckpt.n_params, out.stat().st_size / 1e6, seconds,
-                 workbook_prediction(book) if plain is None else plain[0], None if plain is None else plain[1])
+                 workbook_prediction(book) if plain is None else plain[0], None if plain is None else plain[1],
+                 note)
 
 
 def without_knobs(book) -> tuple[dict, dict]:

@@ -91,12 +91,33 @@ def steering_from_prompts(weights: str, seed: int, a: str, b: str, layer: int, n
     return np.asarray(rows[0], dtype=np.float64) - np.asarray(rows[1], dtype=np.float64)
 
 
-LENS_CELLS = 4_000_000  # the lens tabs hold n_layer x n_ctx x n_vocab logits: 1.6 M for tiny, 9.6 M for GPT-2 small
+LENS_CELLS = 4_000_000  # a lens this small is built whatever the model (tiny: 1.6 M logits)
+LENS_SHARE = 0.15  # else the lens is built when its logits are at most this share of the weights
+
+
+def lens_cells(cfg, n_ctx: int) -> int:
+    """The logits the lens tabs hold: n_layer x n_ctx x n_vocab (9.6 M for GPT-2 small at 16 positions)."""
+    return cfg.n_layer * n_ctx * cfg.n_vocab
 
 
 def lens_by_default(cfg, n_ctx: int) -> bool:
-    """The logit lens is built unless it would hold more than LENS_CELLS logits (pass --lens to have it)."""
-    return cfg.n_layer * n_ctx * cfg.n_vocab <= LENS_CELLS
+    """The logit lens is built when it adds at most LENS_SHARE of the weights' cells to the file (GPT-2 small at
+    16 positions: 7.7%), or at most LENS_CELLS; --lens builds it anyway, --no-lens leaves it out."""
+    cells = lens_cells(cfg, n_ctx)
+    return cells <= LENS_CELLS or cells <= LENS_SHARE * _weight_cells(cfg)
+
+
+def _weight_cells(cfg) -> int:
+    from ..model.config import tensor_shapes
+    return sum(int(np.prod(shape)) for shape in tensor_shapes(cfg).values())
+
+
+def lens_left_out(cfg, n_ctx: int) -> str:
+    """What the build says when the default leaves the lens out."""
+    cells = lens_cells(cfg, n_ctx)
+    return (f"the logit lens (LogitLens, the virtual MRI) is left out: at {n_ctx} positions it would add "
+            f"{cells / 1e6:,.1f} M cells, {cells / _weight_cells(cfg):.0%} of the weights' (the default builds it up to "
+            f"{LENS_SHARE:.0%}); add it with --lens, or build with a shorter --context")
 
 
 def _check(cfg, ids, n_ctx, word_bytes):

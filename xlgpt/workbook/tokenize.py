@@ -80,7 +80,7 @@ def tokenizer_tabs(book: Book, n_ctx: int, word_bytes: int, vocab: Area, prompt:
     common = table_refs() | {"prompt": prompt}
     chars = _chars_tab(book, t, prefix + "chars", n_ctx * word_bytes, common)
     words = _words_tab(book, t, prefix + "words", n_ctx, word_bytes, chars, common)
-    bpe = _bpe_tab(book, t, prefix + "bpe", n_ctx, word_bytes, words, common)
+    bpe = _bpe_tab(book, t, prefix + "bpe", n_ctx, word_bytes, words, common, vocab)
     return _tokens_tab(book, t, prefix + "Tokens", n_ctx, word_bytes, chars, words, bpe, vocab, common)
 
 
@@ -185,8 +185,8 @@ class _Bpe:
 
 def bpe_columns(word_bytes: int) -> int:
     """The bpe tab's width: word and text, then per merge step (word_bytes - 1 of them) the pair ranks
-    (w - 1), lowest, place and the merged word (w), then tokens and before."""
-    return 2 + (word_bytes - 1) * (2 * word_bytes + 1) + 2
+    (w - 1), lowest, place, the merged word's ids (w) and their text (w), then tokens and before."""
+    return 2 + (word_bytes - 1) * (3 * word_bytes + 1) + 2
 
 
 def chars_rows(n_ctx: int, word_bytes: int) -> int:
@@ -194,7 +194,8 @@ def chars_rows(n_ctx: int, word_bytes: int) -> int:
     return HEADER_ROWS + n_ctx * word_bytes
 
 
-def _bpe_tab(book: Book, t, name: str, n_words: int, word_bytes: int, words: _Columns, tables: dict) -> _Bpe:
+def _bpe_tab(book: Book, t, name: str, n_words: int, word_bytes: int, words: _Columns, tables: dict,
+             vocab: Area) -> _Bpe:
     w, steps = word_bytes, word_bytes - 1
     s = book.add(Sheet(name, col_widths={1: 14}, freeze=(HEADER_ROWS, 2)))
     titled(s, t["rank"], steps=steps, word_bytes=w)
@@ -221,7 +222,11 @@ def _bpe_tab(book: Book, t, name: str, n_words: int, word_bytes: int, words: _Co
         place(s, t["place"], where, ranks=row_of_ranks, lowest=lowest.first(False))
         place(s, t["merged"], merged, sym=left, sym_right=right, width=w, j=refs.cell(r - 1, merged.col, abs_row=True),
               place_col=refs.cell(r, where.col, abs_col=True), lowest_col=refs.cell(r, lowest.col, abs_col=True))
-        source, col = merged, merged.col + w
+        # the same symbols as text, so a word can be watched merging ("fun" + "ology")
+        symbols = Area(name, r, merged.col + w, n_words, w)
+        s.add(Texts(2, symbols.col, [[f"after step {step}: as text"]], style="bold"))
+        place(s, t["symbol_text"], symbols, sym=merged.first(False), vocab=vocab.ref())
+        source, col = merged, symbols.col + w
     assert col + 2 == bpe_columns(w)
     count, before = Area(name, r, col, n_words, 1), Area(name, r, col + 1, n_words, 1)
     s.add(Texts(2, col, [["tokens", "before"]], style="bold"))
