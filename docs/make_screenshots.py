@@ -1,6 +1,6 @@
-"""Render the README's pictures with LibreOffice headless: the Start tab with its chart, an attention heat map
-and the LogitLens tab with its charts, of a built `tiny` workbook (random weights, so the tokens are nonsense;
-the layout is real).
+"""Render the README's pictures with LibreOffice headless: the tabs the crash course walks through (Start,
+Guide, bpe, embed, an attention heat map, the MLP, the residual stream, predict, LogitLens, Attribution,
+Surgery) of a built `tiny` workbook (random weights, so the tokens are nonsense; the layout is real).
 
 Each tab is copied, with the engine's values, its formatting (colour scales included) and its charts, into a
 workbook of its own, printed landscape one page wide, which LibreOffice exports to PDF (its first page);
@@ -24,18 +24,25 @@ import numpy as np  # noqa: E402
 import libreoffice  # noqa: E402
 from xlgpt.model import checkpoint  # noqa: E402
 from xlgpt.workbook import builder  # noqa: E402
-from xlgpt.sheet.book import Book, Formulas, Sheet, Texts, Values  # noqa: E402
+from xlgpt import engine  # noqa: E402
+from xlgpt.sheet.book import Book, Formulas, Greyed, Sheet, Texts, Values  # noqa: E402
 from xlgpt.xlsx.packager import write_book  # noqa: E402
 
 OUT = Path(__file__).parent / "img"
 PROMPT = "If today is Monday, tomorrow is"
-TABS = {"start.png": "Start", "attention.png": "h.1.attn.probs", "logitlens.png": "LogitLens"}
+TABS = {"start.png": "Start", "guide.png": "Guide", "bpe.png": "bpe", "embed.png": "embed",
+        "attention.png": "h.1.attn.probs", "mlp.png": "h.0.mlp.gelu", "residual.png": "h.1.resid_post",
+        "predict.png": "predict", "logitlens.png": "LogitLens", "attribution.png": "Attribution",
+        "surgery.png": "Surgery"}
 
 
-def values_only(sheet: Sheet) -> Sheet:
-    """The tab as it shows: every formula replaced by its value, formatting and heat maps kept."""
+def values_only(sheet: Sheet, token_count: int) -> Sheet:
+    """The tab as it shows: every formula replaced by its value, formatting, heat maps and the padding's grey
+    kept (its rule reads TokenCount, which a tab alone does not have: the count is written in)."""
+    greyed = [Greyed(g.ref, g.formula.replace("TokenCount", str(token_count))) for g in sheet.greyed]
     out = Sheet(sheet.name, col_widths=dict(sheet.col_widths), color_scales=list(sheet.color_scales),
-                freeze=sheet.freeze, charts=list(sheet.charts), fit_to_page=True)
+                freeze=sheet.freeze, charts=list(sheet.charts), fit_to_page=True, greyed=greyed,
+                links=list(sheet.links))
     for b in sheet.blocks:
         if isinstance(b, Formulas):
             v = sheet.computed[b]
@@ -54,11 +61,12 @@ def main() -> int:
     if exe is None or shutil.which("pdftoppm") is None:
         print("needs LibreOffice (soffice) and pdftoppm (apt-get install libreoffice-calc poppler-utils)", file=sys.stderr)
         return 1
-    book = builder.build_workbook(checkpoint.load("random:tiny", seed=3), PROMPT, 16)
+    book = builder.build_workbook(checkpoint.load("random:tiny", seed=3), PROMPT, 16, lens=True)
+    count = int(engine.read_range(book, "TokenCount")[0, 0])
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name, tab in TABS.items():
-            single = Book([values_only(book.sheet(tab))])
+            single = Book([values_only(book.sheet(tab), count)])
             src = Path(tmp) / f"{Path(name).stem}.xlsx"
             write_book(single, src)
             subprocess.run([exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--norestore",

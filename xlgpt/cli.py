@@ -264,7 +264,7 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-# Exit statuses (the README lists them): 0 done; 1 the workbook computed no prediction (its prompt does not
+# Exit statuses (docs/UNTRUSTED.md lists them): 0 done; 1 the workbook computed no prediction (its prompt does not
 # fit); 2 bad input or usage; 3 a file could not be read or written (disk full, permissions); 4 out of
 # memory; 70 a bug in xlgpt; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 EXIT_INPUT, EXIT_IO, EXIT_MEMORY, EXIT_BUG, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 3, 4, 70, 130, 143

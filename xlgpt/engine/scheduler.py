@@ -78,7 +78,7 @@ def _check_functions(nodes, sheet, block):
     for node in nodes:
         if isinstance(node, Call) and node.name not in FUNCTIONS:
             raise XlgptError(f"{refs.qualified(sheet, refs.cell(block.row, block.col))}: the function {node.name} "
-                             f"is not in xlgpt's dialect (see the README's function list)")
+                             f"is not in xlgpt's dialect (docs/ENGINE.md lists the functions)")
 
 
 def _reads(g: Group, names: dict):

@@ -10,7 +10,7 @@ defusedxml does), before any reader parses the part: no entity is ever expanded 
 literally by another. UTF-16 parts are transcoded to UTF-8 on the way in. The archive's members are checked
 as Python's zipfile checks them before anything is read (open_package).
 
-The limits are environment variables, documented in the README:
+The limits are environment variables, documented in docs/UNTRUSTED.md:
   XLGPT_MAX_PART_BYTES     the largest inflated member (default 4 GiB: GPT-2 xl's wte tab is about 1.6 GB)
   XLGPT_MAX_INFLATE_RATIO  the largest inflated/compressed ratio of a member over 16 MB (default 200; GPT-2
                            small's tabs over 16 MB inflate at most 6 times, a sheet of spaces 1,000 times)
