@@ -113,6 +113,7 @@ def test_write_tab_adds_experiments_and_keeps_the_workbook(hf_book, tmp_path):
     assert wb.sheetnames[:-1] == open_values(path).sheetnames and wb.sheetnames[-1] == "Experiments"
     tab = wb["Experiments"]
     assert "xlgpt sweep" in tab["A1"].value and "HeadGates(1,1)=0" in tab["B3"].value
+    assert "--set HeadGates(1,1)=0" in tab["A1"].value, "the title names the knobs"
     got = area(wb, "Experiments", 5, 0, 2 * len(SETS["ioi"]()), 2)
     assert got[:, 0].tolist() == ["baseline"] * 6 + ["edited"] * 6
     assert got[:6, 1].tolist() == [c.prompt for c in SETS["ioi"]()]

@@ -379,7 +379,8 @@ def experiments_sheet(result: dict, source: str, name: str = EXPERIMENTS) -> She
     No styles: the tab may go into a workbook another program saved, whose style table xlgpt does not know."""
     knobs = result["summary"].get("knobs") or []
     s = Sheet(name, col_widths={0: 9, 1: 48, 2: 12, 3: 12})
-    s.add(Texts(0, 0, [[f"{MARK} --prompts {source}`"]]))
+    label = result["summary"].get("knobs_label") if knobs else None  # --keep-only ..., --set ...
+    s.add(Texts(0, 0, [[f"{MARK} --prompts {source}{' ' + label if label else ''}`"]]))
     s.add(Texts(1, 0, [["These are values, not formulas: the sweep set each prompt in the Prompt cell, recalculated "
                         "this workbook's own formulas and copied the prediction here. They do not follow edits; "
                         "run the sweep again for that."]]))

@@ -208,9 +208,13 @@ def _bpe_tab(book: Book, t, name: str, n_words: int, word_bytes: int, words: _Co
     for step in range(1, steps + 1):
         ranks = Area(name, r, col, n_words, w - 1)
         lowest, where = Area(name, r, col + w - 1, n_words, 1), Area(name, r, col + w, n_words, 1)
-        merged = Area(name, r, col + w + 1, n_words, w)
+        # the merged word's symbols as text, so a word can be watched merging (" fun" + "ology"), left of their
+        # ids: the next step's formulas read the ids and the column right after them, never this text
+        symbols = Area(name, r, col + w + 1, n_words, w)
+        merged = Area(name, r, symbols.col + w, n_words, w)
         s.add(Texts(2, ranks.col, [[f"step {step}: pair ranks"]], style="bold"))
-        s.add(Texts(2, lowest.col, [["lowest", "place", f"after step {step}"]], style="bold"))
+        s.add(Texts(2, lowest.col, [["lowest", "place", f"after step {step}: as text"]], style="bold"))
+        s.add(Texts(2, merged.col, [[f"after step {step}"]], style="bold"))
         s.add(Values(r - 1, merged.col, np.arange(1, w + 1, dtype=float)[None, :], style="bold"))
         left = refs.cell(source.row, source.col)
         right = refs.cell(source.row, source.col + 1)
@@ -222,11 +226,8 @@ def _bpe_tab(book: Book, t, name: str, n_words: int, word_bytes: int, words: _Co
         place(s, t["place"], where, ranks=row_of_ranks, lowest=lowest.first(False))
         place(s, t["merged"], merged, sym=left, sym_right=right, width=w, j=refs.cell(r - 1, merged.col, abs_row=True),
               place_col=refs.cell(r, where.col, abs_col=True), lowest_col=refs.cell(r, lowest.col, abs_col=True))
-        # the same symbols as text, so a word can be watched merging ("fun" + "ology")
-        symbols = Area(name, r, merged.col + w, n_words, w)
-        s.add(Texts(2, symbols.col, [[f"after step {step}: as text"]], style="bold"))
         place(s, t["symbol_text"], symbols, sym=merged.first(False), vocab=vocab.ref())
-        source, col = merged, symbols.col + w
+        source, col = merged, merged.col + w
     assert col + 2 == bpe_columns(w)
     count, before = Area(name, r, col, n_words, 1), Area(name, r, col + 1, n_words, 1)
     s.add(Texts(2, col, [["tokens", "before"]], style="bold"))
