@@ -654,8 +654,10 @@ def test_rows_and_columns_outside_the_sheet_are_refused(tmp_path):
         one_line(r, EXIT_INPUT, "outside a sheet", "S")
 
 
+# The bpe tab holds, per merge step (W - 1 of them), W - 1 pair ranks, lowest, place, W symbols as text and W
+# ids, between 2 and 2 columns: 4 + (W - 1)(3W + 1) <= 16,384 columns gives W <= 74 (73 x 223 = 16,279).
 @pytest.mark.parametrize("args, needle", [
-    (["--word-bytes", "100000"], "--word-bytes 90 or less"),
+    (["--word-bytes", "100000"], "--word-bytes 74 or less"),
     (["--weights", "random:gpt2-xl", "--context", "1024"], "--context 654 or less"),
 ])
 def test_build_checks_the_sheet_limits_before_it_allocates(tmp_path, args, needle):
