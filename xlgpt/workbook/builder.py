@@ -16,7 +16,7 @@ from ..model.checkpoint import Checkpoint
 from ..model.knobs import Knobs
 from ..sheet.refs import MAX_COLS, MAX_ROWS
 from . import attention, embed, mlp, names, residual, stages, start, tokenize, vocab
-from .grid import FIRST_COL
+from .grid import FIRST_COL, fit_greyed
 
 WORD_BYTES = 24  # bytes per word (pre-token) the tokenizer's BPE takes; the longest English words fit
 
@@ -51,6 +51,8 @@ def build_book(ckpt: Checkpoint, prompt: str, n_ctx: int = 16, word_bytes: int =
                      with_lens if with_lens is not None else lens_by_default(cfg, n_ctx),
                      vocab.vocab_area(cfg.n_vocab), ckpt.params, sae=sae, sae_top=sae_top, watch=watch)
     stages.lay_out(b)  # every tab in the registry's order (workbook/stages.py)
+    for sheet in book.sheets:
+        fit_greyed(sheet)
     tokens, top = b.shared["tokens"], b.shared["top"]
     book.names.update({
         names.PROMPT: start.PROMPT.ref(),

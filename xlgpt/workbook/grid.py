@@ -98,9 +98,24 @@ class GridTab:
 
 # Padding positions (past TokenCount) are greyed by conditional formatting, so the grey follows a new prompt.
 # The formulas count positions from ROW() or COLUMN() of the cell the spreadsheet program formats.
+_WHOLE_WIDTH = "XFD"  # a greyed range's last column until fit_greyed gives it the tab's
+
+
 def grey_rows(sheet: Sheet, first_row: int, n_ctx: int) -> None:
-    """Rows first_row.. of a tab whose rows are positions, all columns."""
-    sheet.greyed.append(Greyed(f"A{first_row + 1}:XFD{first_row + n_ctx}", f"ROW()-{first_row + 1}>=TokenCount"))
+    """Rows first_row.. of a tab whose rows are positions, every column the tab uses (fit_greyed sets the
+    width once the tab is laid out)."""
+    sheet.greyed.append(Greyed(f"A{first_row + 1}:{_WHOLE_WIDTH}{first_row + n_ctx}",
+                               f"ROW()-{first_row + 1}>=TokenCount"))
+
+
+def fit_greyed(sheet: Sheet) -> None:
+    """The tab's greyed rows end at its last used column: a range over all 16,384 columns would make
+    LibreOffice keep every column of every such tab (gigabytes over GPT-2 small's tabs)."""
+    if not any(_WHOLE_WIDTH in g.ref for g in sheet.greyed):
+        return
+    last = max((b.col + b.shape[1] for b in sheet.blocks), default=1)
+    end = refs.cell(0, last - 1).rstrip("0123456789")
+    sheet.greyed = [Greyed(g.ref.replace(_WHOLE_WIDTH, end), g.formula) for g in sheet.greyed]
 
 
 def grey_columns(sheet: Sheet, area: "Area") -> None:
