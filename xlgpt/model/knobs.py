@@ -66,25 +66,15 @@ def keep_only(spec: str, cfg: GPT2Config) -> Knobs:
 def sae_decoder_row(path: Path, feature: int, n_embd: int) -> np.ndarray:
     """Row `feature` of a sparse autoencoder's decoder, from SAELens' files: a folder (or its
     sae_weights.safetensors) holding W_dec [d_sae, d_in]."""
-    from .checkpoint import read_safetensors
-    path = Path(path)
-    file = path / "sae_weights.safetensors" if path.is_dir() else path
-    if not file.is_file():
-        raise XlgptError(f"--steer-sae {path}: no SAELens sae_weights.safetensors there")
-    try:
-        tensors = read_safetensors(file)
-    except XlgptError as e:
-        raise XlgptError(f"--steer-sae {e}") from None
-    if "W_dec" not in tensors:
-        raise XlgptError(f"--steer-sae {file}: no W_dec tensor (found {', '.join(sorted(tensors)) or 'none'})")
-    w = tensors["W_dec"]
+    from .sae import read_tensors
+    w = read_tensors(path, f"--steer-sae {path}", ("W_dec",))["W_dec"]
     if w.ndim != 2 or w.shape[1] != n_embd:
-        raise XlgptError(f"--steer-sae {file}: W_dec is {list(w.shape)}; this model needs [features, {n_embd}]")
+        raise XlgptError(f"--steer-sae {path}: W_dec is {list(w.shape)}; this model needs [features, {n_embd}]")
     if not 0 <= feature < w.shape[0]:
         raise XlgptError(f"--feature {feature}: the SAE has features 0 to {w.shape[0] - 1}")
     row = np.asarray(w[feature], dtype=np.float64)
     if not np.isfinite(row).all():
-        raise XlgptError(f"--steer-sae {file}: feature {feature}'s decoder row holds NaN or Inf")
+        raise XlgptError(f"--steer-sae {path}: feature {feature}'s decoder row holds NaN or Inf")
     return row
 
 

@@ -82,17 +82,7 @@ def load(spec: str, n_embd: int, n_layer: int) -> SAE:
     layer = int(m.group(1))
     if not 0 <= layer < n_layer:
         raise XlgptError(f"{where}: it reads block {layer}; this model has blocks 0 to {n_layer - 1}")
-    from .checkpoint import read_safetensors
-    file = folder / "sae_weights.safetensors"
-    if not file.is_file():
-        raise XlgptError(f"{where}: no sae_weights.safetensors in {folder}")
-    try:
-        tensors = read_safetensors(file)
-    except XlgptError as e:
-        raise XlgptError(f"{where}: {e}") from None
-    missing = [k for k in ("W_enc", "b_enc", "b_dec") if k not in tensors]
-    if missing:
-        raise XlgptError(f"{where}: {file} has no {', '.join(missing)} (found {', '.join(sorted(tensors)) or 'none'})")
+    tensors = read_tensors(folder, where, ("W_enc", "b_enc", "b_dec"))
     w, b_enc, b_dec = tensors["W_enc"], tensors["b_enc"], tensors["b_dec"]
     if w.ndim != 2 or w.shape[0] != n_embd:
         raise XlgptError(f"{where}: W_enc is {list(w.shape)}; this model needs [{n_embd}, features]")
@@ -104,6 +94,24 @@ def load(spec: str, n_embd: int, n_layer: int) -> SAE:
             raise XlgptError(f"{where}: {name} holds NaN or Inf")
     return SAE(spec, layer, HOOKS[m.group(2)], np.asarray(w, dtype=np.float32), np.asarray(b_enc, dtype=np.float32),
                np.asarray(b_dec, dtype=np.float32), bool(cfg.get("apply_b_dec_to_input", True)), folder)
+
+
+def read_tensors(path: Path, where: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The tensors `names` of SAELens' sae_weights.safetensors (in the folder `path`, or the file itself), or one
+    line saying what is missing; `where` starts it (--sae SPEC, --steer-sae SPEC)."""
+    from .checkpoint import read_safetensors
+    path = Path(path)
+    file = path / "sae_weights.safetensors" if path.is_dir() else path
+    if not file.is_file():
+        raise XlgptError(f"{where}: no SAELens sae_weights.safetensors in {path}")
+    try:
+        tensors = read_safetensors(file)
+    except XlgptError as e:
+        raise XlgptError(f"{where}: {e}") from None
+    missing = [k for k in names if k not in tensors]
+    if missing:
+        raise XlgptError(f"{where}: {file} has no {', '.join(missing)} (found {', '.join(sorted(tensors)) or 'none'})")
+    return tensors
 
 
 def read_labels(path: Path, d_sae: int) -> dict[int, str]:
