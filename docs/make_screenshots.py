@@ -1,5 +1,5 @@
 """Render the README's pictures with LibreOffice headless: the tabs the crash course walks through (Start,
-Guide, bpe, embed, an attention heat map, the MLP, the residual stream, predict, LogitLens, Attribution,
+Guide, embed, an attention heat map, the MLP, the residual stream, predict, LogitLens, Attribution,
 Surgery) of a built `tiny` workbook (random weights, so the tokens are nonsense; the layout is real).
 
 Each tab is copied, with the engine's values, its formatting (colour scales included) and its charts, into a
@@ -30,7 +30,8 @@ from xlgpt.xlsx.packager import write_book  # noqa: E402
 
 OUT = Path(__file__).parent / "img"
 PROMPT = "If today is Monday, tomorrow is"
-TABS = {"start.png": "Start", "guide.png": "Guide", "bpe.png": "bpe", "embed.png": "embed",
+# (not bpe: its merge steps span some 1,700 columns, too wide for one printed page)
+TABS = {"start.png": "Start", "guide.png": "Guide", "embed.png": "embed",
         "attention.png": "h.1.attn.probs", "mlp.png": "h.0.mlp.gelu", "residual.png": "h.1.resid_post",
         "predict.png": "predict", "logitlens.png": "LogitLens", "attribution.png": "Attribution",
         "surgery.png": "Surgery"}
