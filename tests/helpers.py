@@ -156,10 +156,7 @@ def guide_equal(rows, cfg, ids, ref, attribution) -> None:
         lens = oracle.softmax(ref["lens"][layer, n - 1])
         i = label[key]
         assert rows[i][1] == tokenizer.token_text(int(np.argmax(lens))) and abs(rows[i][3] - lens.max()) <= REL
-    parts = {}
-    for name, a in (("heads", attribution["heads"]),):
-        for (layer, head), share in np.ndenumerate(a):
-            parts[f"head{layer}.{head}"] = share
+    parts = {f"head{layer}.{head}": share for (layer, head), share in np.ndenumerate(attribution["heads"])}
     for layer in range(cfg.n_layer):
         parts[f"mlp{layer}"] = attribution["mlps"][layer]
         parts[f"attn{layer}.bias"] = attribution["attn_bias"][layer]

@@ -24,6 +24,12 @@ def recalculate(book: Path, out_dir: Path, timeout: float = 1800, recalc: bool =
     """Open `book` in LibreOffice headless with recalculation on load, save it as .xlsx in out_dir.
 
     recalc False: load and save without recalculating (to time the loading alone)."""
+    return convert(book, out_dir, "xlsx", ".xlsx", timeout, recalc)
+
+
+def convert(book: Path, out_dir: Path, to: str, suffix: str, timeout: float = 1800, recalc: bool = True) -> Path:
+    """Open `book` in LibreOffice headless (recalculating on load unless `recalc` is False) and save it in
+    out_dir with --convert-to `to` (a format and its filter options); returns the file saved."""
     exe = soffice()
     if exe is None:
         raise XlgptError("LibreOffice is not installed: apt-get install libreoffice-calc")
@@ -32,9 +38,9 @@ def recalculate(book: Path, out_dir: Path, timeout: float = 1800, recalc: bool =
         (Path(profile) / "user").mkdir()
         (Path(profile) / "user" / "registrymodifications.xcu").write_text(_PROFILE.format(mode=0 if recalc else 1))
         cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-               "--convert-to", "xlsx", "--outdir", str(out_dir), str(book)]
+               "--convert-to", to, "--outdir", str(out_dir), str(book)]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "HOME": profile})
-    out = out_dir / (Path(book).stem + ".xlsx")
+    out = out_dir / (Path(book).stem + suffix)
     if r.returncode != 0 or not out.exists():
         raise XlgptError(f"LibreOffice failed on {book}: {r.stderr.strip() or r.stdout.strip()}")
     return out

@@ -32,6 +32,13 @@ def _output_args(p, out_help: str, in_place_help: str) -> None:
     p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
 
 
+def _write_tab_args(p, tab: str, what: str) -> None:
+    """--write-tab and where it writes, for the commands that write nothing else (sweep, patch)."""
+    p.add_argument("--write-tab", action="store_true",
+                   help=f"add {what} to the workbook as the {tab} tab (with --out PATH or --in-place)")
+    _output_args(p, "with --write-tab: write the workbook here", "with --write-tab: overwrite BOOK")
+
+
 def _weights_args(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--weights", default=default, metavar="SRC",
                    help="model.safetensors (or its folder), gpt2|distilgpt2|gpt2-medium|gpt2-large|gpt2-xl, "
@@ -231,9 +238,7 @@ def parser() -> argparse.ArgumentParser:
                    "activation of feature F and the token where it happens, largest first")
     p.add_argument("--features", action="store_true", help="with an SAE: the most active features at each "
                    "prompt's last position")
-    p.add_argument("--write-tab", action="store_true",
-                   help="add the results to the workbook as the Experiments tab (with --out PATH or --in-place)")
-    _output_args(p, "with --write-tab: write the workbook here", "with --write-tab: overwrite BOOK")
+    _write_tab_args(p, "Experiments", "the results")
     p.set_defaults(run=cmd_sweep)
 
     p = sub.add_parser("patch", help="activation patching: which heads, MLPs and residual positions carry the "
@@ -249,9 +254,7 @@ def parser() -> argparse.ArgumentParser:
                         "default heads,mlps")
     p.add_argument("--json", action="store_true", help="print one JSON object: clean, corrupt, target, versus, "
                                                        "components")
-    p.add_argument("--write-tab", action="store_true",
-                   help="add the scores to the workbook as the Patching tab (with --out PATH or --in-place)")
-    _output_args(p, "with --write-tab: write the workbook here", "with --write-tab: overwrite BOOK")
+    _write_tab_args(p, "Patching", "the scores")
     p.set_defaults(run=cmd_patch)
 
     p = sub.add_parser("generate", help="append the predicted token and recalculate, N times")

@@ -19,6 +19,12 @@ class Output:
     def given(self) -> bool:
         return self.out is not None or self.in_place
 
+    def for_tab(self, src: Path, write_tab: bool, command: str) -> Path | None:
+        """Where a command that writes nothing but --write-tab writes (sweep, patch): None without it."""
+        if self.given() and not write_tab:
+            raise XlgptError(f"--out and --in-place go with --write-tab ({command} writes nothing else)")
+        return self.target(src) if write_tab else None
+
     def target(self, src: Path) -> Path:
         """The path to write, checked before any work: the source itself with --in-place."""
         if not src.is_file():

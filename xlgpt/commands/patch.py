@@ -42,9 +42,7 @@ def command_line(o: PatchOptions) -> str:
 def run(o: PatchOptions, progress=None) -> Patched:
     """progress(step) -> a reporter(i, n, name), for reading, patching and writing."""
     step = progress or (lambda verb: None)
-    if o.output.given() and not o.write_tab:
-        raise XlgptError("--out and --in-place go with --write-tab (patch writes nothing else)")
-    out = o.output.target(o.book) if o.write_tab else None
+    out = o.output.for_tab(o.book, o.write_tab, "patch")
     if not o.book.is_file():
         raise XlgptError(f"{o.book}: no such workbook")
     patching.check(o.clean, o.corrupt, o.target, o.versus)
@@ -64,6 +62,4 @@ def run(o: PatchOptions, progress=None) -> Patched:
 
 
 def written(p: Patched) -> str:
-    kept = "" if p.tab == patching.TAB else \
-        f" (the tab {patching.TAB} is not one patch wrote: left as it was)"
-    return f"wrote {p.out} with the tab {p.tab}{kept}"
+    return result_tab.written(p.out, p.tab, patching.TAB, "patch")

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import XlgptError
-from ..workbook import sweep
+from ..workbook import result_tab, sweep
 from ..xlsx.atomic import exclusive
 from ..xlsx.package import Package
 from .options import SweepOptions
@@ -24,9 +24,7 @@ def run(o: SweepOptions, progress=None) -> Swept:
     step = progress or (lambda verb: None)
     if o.json and o.csv:
         raise XlgptError("--json and --csv exclude each other: print JSON, or write the rows to a CSV file")
-    if o.output.given() and not o.write_tab:
-        raise XlgptError("--out and --in-place go with --write-tab (the sweep writes nothing else)")
-    out = o.output.target(o.book) if o.write_tab else None
+    out = o.output.for_tab(o.book, o.write_tab, "the sweep")
     if o.csv is not None and (o.csv.is_dir() or not o.csv.parent.is_dir()):
         raise XlgptError(f"--csv {o.csv}: give a file in an existing folder")
     cases = sweep.load_cases(o.prompts)
@@ -37,7 +35,8 @@ def run(o: SweepOptions, progress=None) -> Swept:
     edits = sweep.knob_edits(rb.book, list(o.sets), o.keep_only)
     label = " ".join(([f"--keep-only {o.keep_only}"] if o.keep_only else []) + [f"--set {x}" for x in o.sets])
     result = sweep.sweep(rb.book, cases, edits, progress=lambda run: step(f"sweeping ({run})"), label=label,
-                         restore=out is not None, feature=o.feature, features=o.features)  # the values matter only when the workbook is written
+                         # the values matter only when the workbook is written
+                         restore=out is not None, feature=o.feature, features=o.features)
     if out is None:
         return Swept(result)
     with exclusive(out):
@@ -47,8 +46,6 @@ def run(o: SweepOptions, progress=None) -> Swept:
 
 def written(s: Swept) -> str:
     """The line that says where the results went."""
-    kept = "" if s.tab == sweep.EXPERIMENTS else \
-        f" (the tab {sweep.EXPERIMENTS} is not one a sweep wrote: left as it was)"
-    return f"wrote {s.out} with the tab {s.tab}{kept}"
+    return result_tab.written(s.out, s.tab, sweep.EXPERIMENTS, "a sweep")
 
 

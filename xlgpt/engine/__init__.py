@@ -45,6 +45,12 @@ def read_range(book: Book, target: str, store: Store | None = None) -> np.ndarra
     return store.region(node.sheet, node.r0, node.c0, node.r1 - node.r0 + 1, node.c1 - node.c0 + 1)
 
 
+def _rects(book: Book, targets: list[str]) -> list[tuple]:
+    """The cells of defined names or references as the scheduler takes them: (sheet, r0, c0, r1, c1), exclusive
+    ends."""
+    return [(n.sheet, n.r0, n.c0, n.r1 + 1, n.c1 + 1) for n in (cells(book, t) for t in targets)]
+
+
 @dataclass
 class Plan:
     """What a recalculation evaluates, in order, with the book's defined names parsed: made once and run as
@@ -59,8 +65,7 @@ class Plan:
         holding them and every group that reads those, directly or not, in this plan's order."""
         if self._reads is None:
             self._reads = reads(self.groups, self.names)
-        rects = [(n.sheet, n.r0, n.c0, n.r1 + 1, n.c1 + 1) for n in (cells(book, t) for t in targets)]
-        keep = downstream(self.groups, self._reads, rects)
+        keep = downstream(self.groups, self._reads, _rects(book, targets))
         groups = [self.groups[i] for i in keep]
         seen = {id(g.block) for g in groups}
         return Plan(groups, self.names, [(sheet, b) for sheet, b in self.blocks if id(b) in seen])
@@ -79,10 +84,7 @@ def make_plan(book: Book, needed: list[str] | None = None) -> Plan:
     """The plan of a recalculation of every formula, or only of what the defined names or references in
     `needed` depend on (the other blocks then keep the values they had)."""
     names = parse_names(book.names)  # a name the engine cannot read evaluates to #NAME? where it is used
-    rects = None
-    if needed is not None:
-        rects = [(n.sheet, n.r0, n.c0, n.r1 + 1, n.c1 + 1) for n in (cells(book, target) for target in needed)]
-    groups = schedule(book, names, rects)
+    groups = schedule(book, names, None if needed is None else _rects(book, needed))
     seen, blocks = set(), []
     for g in groups:
         if id(g.block) not in seen:

@@ -55,17 +55,18 @@ def table(rows: list[dict]) -> str:
         for r in rows:
             if "feature" in r:
                 x = r["feature"]
-                lines.append(f"{x['max']:9.4f} {x['position']:4d} {_short(repr(x['token']), 14):>14}   "
-                             f"{_short(r['prompt'], 60)}")
+                lines.append(f"{x['max']:9.4f} {x['position']:4d} {short(repr(x['token']), 14):>14}   "
+                             f"{short(r['prompt'], 60)}")
     if rows and any("features" in r for r in rows):
         lines.append("the most active features at each prompt's last position (id:activation)")
         for r in rows:
             if "features" in r:
                 top = ", ".join(f"{x['id']}:{x['activation']:.3g}" for x in r["features"][:8])
-                lines.append(f"  {_short(r['prompt'], 50):50}  {top or 'none active'}")
+                lines.append(f"  {short(r['prompt'], 50):50}  {top or 'none active'}")
     return "\n".join(lines)
 
 
-def _short(text: str, width: int) -> str:
-    text = text.replace("\n", "⏎")
+def short(text: str, width: int) -> str:
+    """Text cut to `width` characters for a printed table, its line breaks and tabs shown as symbols."""
+    text = text.replace("\n", "⏎").replace("\r", "⏎").replace("\t", "→")
     return text if len(text) <= width else text[:width - 1] + "…"

@@ -11,7 +11,8 @@ from ..sheet import refs
 from ..sheet.book import Book, ColorScale, Sheet, Texts, Values
 from ..model.config import GPT2Config
 from . import names, residual
-from .grid import FIRST_COL, HEADER_ROWS, Area, GridTab, col_abs, grey_columns, place, row_abs, titled, weight_area
+from .grid import (FIRST_COL, HEADER_ROWS, Area, GridTab, col_abs, grey_columns, place, row_abs, titled,
+                   token_headers, weight_area)
 from .templates import stage
 
 TAB = "Features"
@@ -63,8 +64,7 @@ def _by_feature(book: Book, template, tab: str, d_sae: int, n_ctx: int, token_te
     s.add(Texts(2, 0, [["feature", None]], style="bold"))
     s.add(Values(2, FIRST_COL, np.arange(n_ctx, dtype=float)[None, :], style="bold"))
     s.add(Texts(3, 0, [["token"]], style="bold"))
-    place(s, stage("features")["token"], Area(tab, 3, FIRST_COL, 1, n_ctx), tokens=token_text.ref(),
-          pos=refs.cell(2, FIRST_COL, abs_row=True))
+    token_headers(s, 3, FIRST_COL, n_ctx, token_text, 2)
     s.add(Values(HEADER_ROWS, 0, np.arange(d_sae, dtype=float)[:, None]))
     grey_columns(s, Area(tab, 2, FIRST_COL, d_sae + 2, n_ctx))
     return Area(tab, HEADER_ROWS, FIRST_COL, d_sae, n_ctx)

@@ -29,6 +29,12 @@ def write_tab(rb, dest: Path, make: Callable[[str], Sheet], base: str, mark: str
     return sheet.name
 
 
+def written(out: Path, tab: str, base: str, command: str) -> str:
+    """The line that says where the results went, and whether a tab of the user's was kept."""
+    kept = "" if tab == base else f" (the tab {base} is not one {command} wrote: left as it was)"
+    return f"wrote {out} with the tab {tab}{kept}"
+
+
 def carries(sheet: Sheet, mark: str) -> bool:
     """Whether a tab is one a command wrote: its A1 starts with the command's mark."""
     for b in sheet.blocks:

@@ -125,10 +125,18 @@ def read_knobs(book: Book, cfg: GPT2Config, n_ctx: int) -> Knobs:
                  mlp_gates=grid(names.MLP_GATES)[:, 0], steering=steering)
 
 
+def gate_edits(head_gates, attn_gates, mlp_gates) -> list[str]:
+    """--set edits that give every gate of the Surgery tab its value: heads [n_layer, n_head], attention and
+    MLP gates [n_layer]."""
+    n_layer, n_head = np.shape(head_gates)
+    edits = [f"{names.HEAD_GATES}({i},{j})={head_gates[i][j]:g}" for i in range(n_layer) for j in range(n_head)]
+    edits += [f"{names.MLP_GATES}({i})={mlp_gates[i]:g}" for i in range(n_layer)]
+    return edits + [f"{names.ATTN_GATES}({i})={attn_gates[i]:g}" for i in range(n_layer)]
+
+
 def default_edits(book: Book) -> list[str]:
     """--set edits that put every knob at its default: every gate 1, every steering coefficient 0."""
     from .. import engine
     n_layer, n_head = engine.read_range(book, names.HEAD_GATES).shape
-    edits = [f"{names.HEAD_GATES}({i},{j})=1" for i in range(n_layer) for j in range(n_head)]
-    edits += [f"{name}({i})=1" for name in (names.ATTN_GATES, names.MLP_GATES) for i in range(n_layer)]
-    return edits + [f"{names.STEER_COEF}({i})=0" for i in range(n_layer)]
+    ones = np.ones(n_layer)
+    return gate_edits(np.ones((n_layer, n_head)), ones, ones) + [f"{names.STEER_COEF}({i})=0" for i in range(n_layer)]

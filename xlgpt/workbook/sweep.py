@@ -26,7 +26,7 @@ from ..sheet.cells import MAX_TEXT, too_long
 from ..errors import XlgptError
 from ..model import tokenizer
 from .prediction import prediction_and_logits, require_tokenizer
-from . import feature_report, names, result_tab
+from . import feature_report, names, result_tab, surgery
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 # The days-of-week study: "If today is Monday, tomorrow is" -> " Tuesday", and two other phrasings of the same
@@ -206,9 +206,7 @@ def knob_edits(book: Book, sets: list[str], keep_only: str | None) -> list[str]:
             raise XlgptError("--keep-only: this workbook has no Surgery tab (HeadGates); build it again with this xlgpt")
         n_layer, n_head = engine.read_range(book, names.HEAD_GATES).shape
         knobs = gates_for(keep_only, _Shape(n_layer, n_head))
-        edits += [f"{names.HEAD_GATES}({i},{j})={knobs.head_gates[i, j]:g}" for i in range(n_layer) for j in range(n_head)]
-        edits += [f"{names.MLP_GATES}({i})={knobs.mlp_gates[i]:g}" for i in range(n_layer)]
-        edits += [f"{names.ATTN_GATES}({i})={knobs.attn_gates[i]:g}" for i in range(n_layer)]
+        edits += surgery.gate_edits(knobs.head_gates, knobs.attn_gates, knobs.mlp_gates)
     prompt = parse_set(book, f"{names.PROMPT}=x")
     for text in edits:  # every edit checked (set, then set back) before the first prompt is evaluated
         e = parse_set(book, text)
@@ -267,11 +265,11 @@ def table(result: dict) -> str:
     head = f"{'prompt':42} {'expected':>12} │ {'top':>12} {'p':>7} {'p(exp)':>7} {'rank':>6} {'Δlogit':>7}"
     if edited is not None:
         head += f" │ {'top':>12} {'p':>7} {'p(exp)':>7} {'rank':>6} {'Δlogit':>7} │ {'Δp(exp)':>8}"
-        lines.append(f"{'':42} {'':>12} │ {'baseline':^43} │ {_short(result['summary']['knobs_label'], 43):^43} │")
+        lines.append(f"{'':42} {'':>12} │ {'baseline':^43} │ {feature_report.short(result['summary']['knobs_label'], 43):^43} │")
     lines.append(head)
     for i, row in enumerate(base):
-        expected = _short(repr(row["expected"]), 12) if row["expected"] is not None else ""
-        line = f"{_short(row['prompt'], 42):42} {expected:>12} │ {_cells(row)}"
+        expected = feature_report.short(repr(row["expected"]), 12) if row["expected"] is not None else ""
+        line = f"{feature_report.short(row['prompt'], 42):42} {expected:>12} │ {_cells(row)}"
         if edited is not None:
             other = edited[i]
             line += f" │ {_cells(other)} │ "
@@ -298,9 +296,9 @@ def table(result: dict) -> str:
 
 def _cells(row: dict) -> str:
     if row["error"] is not None:
-        return _short("error: " + row["error"], 43).ljust(43)
+        return feature_report.short("error: " + row["error"], 43).ljust(43)
     top = row["top"][0]
-    token = _short(repr(top["token"]), 12)
+    token = feature_report.short(repr(top["token"]), 12)
     if row["expected_prob"] is None:
         return f"{token:>12} {_p(top['prob']):>7} {'':>7} {'':>6} {'':>7}"
     return (f"{token:>12} {_p(top['prob']):>7} {_p(row['expected_prob']):>7} "
@@ -321,11 +319,6 @@ def _summary_line(s: dict) -> str:
                  f"{_p(s['mean_expected_prob'])}, mean rank {s['mean_expected_rank']:.1f}, "
                  f"mean Δlogit {s['mean_logit_diff']:+.2f}")
     return text
-
-
-def _short(text: str, width: int) -> str:
-    text = text.replace("\n", "⏎").replace("\r", "⏎").replace("\t", "→")
-    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 CSV_COLUMNS = ["run", "prompt", "expected", "expected_id", "top_id", "top_token", "top_prob", "expected_prob",
