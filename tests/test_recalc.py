@@ -134,6 +134,41 @@ def test_recalc_again_copies_what_did_not_change(tiny, tmp_path):
     assert np.max(np.abs(got - want)) <= REL * np.max(np.abs(want))
 
 
+def test_recalc_of_a_built_workbook_copies_every_tab(tiny, tmp_path):
+    """The file build wrote is not the slow case: build remembers (in the sheet cache, by the digest of each
+    tab's stored bytes) the values its formula tabs carry, so recalculating the built file copies every tab whose
+    values come out the same, compressed bytes and all. After a new prompt, the tabs of constants (Surgery,
+    vocab) are still copied, not rewritten in other words (inline strings for shared ones)."""
+    first, other = tmp_path / "first.xlsx", tmp_path / "other.xlsx"
+    recalc(tiny.path, "--out", first)
+    built = _members(tiny.path)
+    assert _members(first) == built
+    recalc(tiny.path, "--out", other, "--set", "Prompt=The cat sat on the mat")
+    changed, parts = _members(other), _sheet_parts(tiny.path)
+    for constants in ("Surgery", "vocab", "merges", "wte.weight"):
+        assert changed[parts[constants]] == built[parts[constants]], constants
+    for formulas in ("chars", "embed", "logits"):
+        assert changed[parts[formulas]][0] != built[parts[formulas]][0], formulas
+
+
+def test_copying_without_the_kernels_copy(tiny, tmp_path, monkeypatch):
+    """Where os.copy_file_range fails (an older kernel across file systems), the stored bytes are read and
+    written instead: the same package."""
+    import errno
+    import os
+    from xlgpt import engine
+    from xlgpt.xlsx.package import Package
+
+    def refuse(*_):
+        raise OSError(errno.EXDEV, "cross-device")
+    rb = Package.read(tiny.path)
+    engine.recalculate(rb.book)
+    rb.save(tmp_path / "kernel.xlsx", set())
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    rb.save(tmp_path / "copied.xlsx", set())
+    assert _members(tmp_path / "copied.xlsx") == _members(tmp_path / "kernel.xlsx") == _members(tiny.path)
+
+
 def test_recalc_keeps_the_charts(tiny, tmp_path):
     """The Start tab's chart survives a recalculation: its parts copied as they are, the sheet still points to
     its drawing, and the chart still reads the cells that recalc rewrote."""

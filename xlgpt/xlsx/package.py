@@ -15,14 +15,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..sheet.book import Book, Sheet
+from ..sheet.book import Book, Formulas, Sheet
 from ..errors import XlgptError
 from . import package_edit, sheet_cache
 from .atomic import atomic_output
 from .reader import NS, REL, Strings, read_sheet, shared_strings, xml_part
 from .worksheet import sheet_data_chunks, worksheet_chunks
-from .zipread import copy_of_stored, digest, inflate, inflate_xml, open_package
-from .zipstream import Deflated, ZipWriter
+from .zipread import inflate, inflate_xml, open_package, stored_offset
+from .zipstream import Deflated, StoredRange, ZipWriter
 
 
 @dataclass
@@ -120,17 +120,18 @@ def _save(rb: "Package", dest: Path, edited: set, progress=None, still_source=No
                     out.write_deflated(info.filename, _raw_member(z, info))
                     continue
                 sheet, source = rb.sheet(name), rb.sources[name]
-                # a weight tab, or a formula tab whose values are those it was last written with (a digest
-                # remembered by key), is copied as stored: writing it anew would give the bytes it has
-                values = None if source.dense else sheet_cache.values_digest(sheet)
-                if name not in edited and (source.dense or sheet_cache.load_digest(source.key) == values):
+                # a weight tab, a tab of constants only, or a formula tab whose values are those it was last
+                # written with (a digest remembered by key), is copied as stored: writing it anew would give the
+                # bytes it has (or the same cells in other words: inline strings for shared ones)
+                formulas = not source.dense and any(isinstance(b, Formulas) for b in sheet.blocks)
+                values = sheet_cache.values_digest(sheet) if formulas else None
+                if name not in edited and (not formulas or sheet_cache.load_digest(source.key) == values):
                     out.write_deflated(info.filename, _raw_member(z, info))
                 else:
                     d = _new_sheet(inflate_xml(z, info), sheet)
                     out.write_deflated(info.filename, d)
-                    if values is not None:
-                        k = sheet_cache.key(digest(b"".join(d.pieces)))
-                        sheet_cache.remember_digest(k, values)
+                    k = sheet_cache.remember_written(d.pieces, sheet, values)
+                    if k is not None:
                         sheet_cache.remember_blocks(rb.blocks_key(k), sheet.blocks)  # blocks hold no values
             for sheet in added:
                 with out.member(parts[sheet.name]) as m:
@@ -142,14 +143,14 @@ def _save(rb: "Package", dest: Path, edited: set, progress=None, still_source=No
         out.close()
 
 
-def _raw_member(z, info: zipfile.ZipInfo) -> Deflated:
-    """A member exactly as it is stored: its compressed bytes, copied (deflated anew if it was stored raw)."""
-    d = Deflated()
+def _raw_member(z, info: zipfile.ZipInfo) -> "Deflated | StoredRange":
+    """A member exactly as it is stored: its compressed bytes, copied by the kernel when the zip thread gets to
+    it (deflated anew if it was stored raw)."""
     if info.compress_type != zipfile.ZIP_DEFLATED:
+        d = Deflated()
         d.write(inflate(z, info))
         return d.close()
-    d.pieces, d.crc, d.size, d.csize = [copy_of_stored(z, info)], info.CRC, info.file_size, info.compress_size
-    return d
+    return StoredRange(z.fp, stored_offset(z, info), info.CRC, info.compress_size, info.file_size)
 
 
 _ROW = re.compile(rb"<row\b([^>]*?)/?>")

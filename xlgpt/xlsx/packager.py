@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..sheet.book import Book
-from . import charts
+from . import charts, sheet_cache
 from .atomic import atomic_output
 from .contenttypes import content_types_xml
 from .docprops import app_xml, core_xml
@@ -57,6 +57,8 @@ def _write_parts(z: ZipWriter, book: Book, names: list[str], full_calc_on_load: 
             for chunk in worksheet_chunks(book.sheets[i - 1], strings, selected=(i == 1)):
                 d.write(chunk)
             made[i] = d.close()
+            # a recalculation of this file that computes the same values copies the tab as stored
+            sheet_cache.remember_written(made[i].pieces, book.sheets[i - 1])
     with ThreadPoolExecutor(1, thread_name_prefix="xlgpt-sheets") as pool:
         maker = pool.submit(make_others)
         for n, i in enumerate(numeric, 1):

@@ -308,6 +308,18 @@ def remember_digest(k: str, values: str) -> None:
     _write(f"{k}.values", k, {"kind": "values", "values": values}, [])
 
 
+def remember_written(pieces: list, sheet, values: str | None = None) -> str | None:
+    """Remember that a formula tab xlgpt has just written as `pieces` (its stored, compressed bytes) carries the
+    values the sheet holds now, so that a recalculation reading those bytes again and computing the same values
+    copies the tab as stored instead of writing it anew. values: values_digest(sheet) when the caller has it.
+    Returns the tab's key, or None (no formulas, no cache)."""
+    if not enabled() or not any(isinstance(b, Formulas) for b in sheet.blocks):
+        return None
+    k = key(digest(b"".join(pieces)))
+    remember_digest(k, values or values_digest(sheet))
+    return k
+
+
 def values_digest(sheet) -> str:
     """A digest of the formula cells' values (sheet.computed), cell by cell (however the cells are grouped into
     blocks): two tabs with the same formulas carry the same cached values exactly when their digests agree."""

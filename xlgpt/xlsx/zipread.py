@@ -148,9 +148,14 @@ def release(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         pass
 
 
-def copy_of_stored(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """The stored bytes as a copy of their own, for a writer that holds them after this call returns."""
-    return _read_stored(z, info)
+def stored_offset(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    """Where a member's stored (compressed) bytes start in the archive's file, checked to end inside it."""
+    f = z.fp
+    f.seek(info.header_offset)
+    begin = _data_offset(f.read(30), info)
+    if begin + info.compress_size > os.fstat(f.fileno()).st_size:
+        raise XlgptError(f"{info.filename}: the file ends inside this member; the workbook is truncated")
+    return begin
 
 
 def _mapped(z: zipfile.ZipFile):

@@ -5,6 +5,7 @@ enough to write by hand. Members stay under 4 GiB each (a check says so); ZIP64 
 central directory when the archive itself passes 4 GiB, as GPT-2 large and xl do.
 """
 
+import os
 import queue
 import struct
 import threading
@@ -50,15 +51,14 @@ class ZipWriter:
     def member(self, name: str) -> "_Member":
         return _Member(self, name)
 
-    def write_deflated(self, name: str, deflated: "Deflated") -> None:
+    def write_deflated(self, name: str, deflated: "Deflated | StoredRange") -> None:
         """A member whose data was deflated elsewhere (another thread, or another package's zip)."""
         def job():
             offset = self.f.tell()
             raw = name.encode()
             self.f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x0808, 8, self._dostime, self._dosdate,
                                      0, 0, 0, len(raw), 0) + raw)
-            for piece in deflated.pieces:
-                self.f.write(piece)
+            deflated.write_to(self.f)
             self.f.write(struct.pack("<IIII", 0x08074B50, deflated.crc, deflated.csize, deflated.size))
             self.entries.append((name, deflated.crc, deflated.csize, deflated.size, offset))
         if deflated.size >= _LIMIT or deflated.csize >= _LIMIT:
@@ -171,4 +171,41 @@ class Deflated:
         self.pieces.append(out)
         self.csize += len(out)
         return self
+
+    def write_to(self, f) -> None:
+        for piece in self.pieces:
+            f.write(piece)
+
+
+class StoredRange:
+    """A member's deflated data as another zip file stores it: `csize` bytes at `offset` of the open file
+    `source`, copied by the kernel (os.copy_file_range: no trip through this process's memory; a file system
+    that shares blocks makes it a reflink) or, where that is not available, read and written in pieces."""
+
+    PIECE = 16 << 20
+
+    def __init__(self, source, offset: int, crc: int, csize: int, size: int):
+        self.source, self.offset, self.crc, self.csize, self.size = source, offset, crc, csize, size
+
+    def write_to(self, f) -> None:
+        f.flush()
+        src, dst = self.source.fileno(), f.fileno()
+        at, left = self.offset, self.csize
+        if hasattr(os, "copy_file_range"):
+            start = f.tell()
+            try:
+                while left:
+                    n = os.copy_file_range(src, dst, min(left, 1 << 30), at)
+                    if n == 0:
+                        break  # the source ends early: the check below says so
+                    at, left = at + n, left - n
+            except OSError:  # not between these files (an older kernel across file systems, a pipe): copy
+                os.ftruncate(dst, start + self.csize - left)  # nothing of a failed call stays behind
+            f.seek(start + self.csize - left)  # the kernel moved the descriptor's offset; the file object follows
+        while left:
+            piece = os.pread(src, min(left, self.PIECE), at)
+            if not piece:
+                raise ValueError("the workbook being copied ends inside a member; it is truncated")
+            f.write(piece)
+            at, left = at + len(piece), left - len(piece)
 
