@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..sheet import refs
+from . import speedups
 from ..sheet.cells import CHUNK as _CHUNK, decimals, written_values
 
 CELL_WIDTH = 29
@@ -57,6 +58,9 @@ def rows_bytes(block: np.ndarray, first_row: int):
         return b"".join(b'<row r="%d">%s</row>' % (r, b"".join(b'<c r="%s%d"><v>%s</v></c>' % (c, r, repr(v).encode())
                                                                    for c, v in zip(letters, row)))
                         for r, row in zip(range(first_row + 1, first_row + rows + 1), x.astype(float).tolist()))
+    compiled = speedups.format_rows(x, first_row)  # the same bytes, from the compiled loop
+    if compiled is not None:
+        return compiled
     buf, keep = _layout(x.reshape(-1))
     prefix, prefix_keep = _prefixes(tuple(refs.col_letters(c) for c in range(cols)))
     p = prefix.shape[1]

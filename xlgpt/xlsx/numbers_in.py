@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from ..sheet.cells import decimal_value as _value
+from . import speedups
 
 _SEP = re.compile(rb"</v></c>(?:</row><row[^>]*>)?<c[^>]*><v>")
 
@@ -63,6 +64,9 @@ def _eight_digits(x: np.ndarray) -> np.ndarray:
 
 
 def _fixed_form(body: bytes):
+    compiled = speedups.parse_fixed(body)  # the same values, from the compiled loop, when it takes the body
+    if compiled is not None:
+        return compiled
     buf = np.frombuffer(body, dtype=np.uint8)
     v = np.flatnonzero(buf == ord("v"))  # in <v> and </v>; the tags hold no other v
     if v.size == 0 or v.size % 2 or v[0] == 0 or v[-1] >= len(buf) - 1:

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..sheet.book import Book, Formulas, Sheet
+from ..sheet.parallel import ordered_map
 from ..errors import XlgptError
 from . import package_edit, sheet_cache
 from .atomic import atomic_output
 from .reader import NS, REL, Strings, read_sheet, shared_strings, xml_part
 from .worksheet import sheet_data_chunks, worksheet_chunks
-from .zipread import inflate, inflate_xml, open_package, stored_offset
+from .zipread import inflate, inflate_xml, open_package, release, stored_bytes, stored_offset
 from .zipstream import Deflated, StoredRange, ZipWriter
 
 
@@ -107,18 +108,17 @@ def _save(rb: "Package", dest: Path, edited: set, progress=None, still_source=No
                            for p in (package_edit.WORKBOOK, package_edit.RELS, package_edit.TYPES)}
                 for name, part in parts.items():
                     entries = package_edit.with_sheet(entries, name, part)
-            done = 0
-            for info in z.infolist():
-                name = sheets.get(info.filename)
-                if name is not None and progress:
-                    done += 1
-                    progress(done, len(sheets), name)
+            infos = z.infolist()
+
+            def member(info):
+                """What to write for a member, as a function for a worker thread: a tab written anew (its
+                cells formatted and deflated, NumPy and isal leaving the GIL free) is made there, two at a time,
+                while this thread decides and copies the others."""
                 if info.filename in entries:
-                    out.writestr(info.filename, entries[info.filename])
-                    continue
+                    return lambda: (Deflated().write(entries[info.filename]).close(), None)
+                name = sheets.get(info.filename)
                 if name is None:
-                    out.write_deflated(info.filename, _raw_member(z, info))
-                    continue
+                    return _done(_raw_member(z, info))
                 sheet, source = rb.sheet(name), rb.sources[name]
                 # a weight tab, a tab of constants only, or a formula tab whose values are those it was last
                 # written with (a digest remembered by key), is copied as stored: writing it anew would give the
@@ -126,11 +126,24 @@ def _save(rb: "Package", dest: Path, edited: set, progress=None, still_source=No
                 formulas = not source.dense and any(isinstance(b, Formulas) for b in sheet.blocks)
                 values = sheet_cache.values_digest(sheet) if formulas else None
                 if name not in edited and (not formulas or sheet_cache.load_digest(source.key) == values):
-                    out.write_deflated(info.filename, _raw_member(z, info))
-                else:
-                    d = _new_sheet(inflate_xml(z, info), sheet)
-                    out.write_deflated(info.filename, d)
-                    k = sheet_cache.remember_written(d.pieces, sheet, values)
+                    return _done(_raw_member(z, info))
+                stored = stored_bytes(z, info)  # here: a file without a mapping is read through z's file
+
+                def write_anew():
+                    try:
+                        return _new_sheet(inflate_xml(z, info, stored), sheet), (sheet, values)
+                    finally:
+                        release(z, info)
+                return write_anew
+            done = 0
+            for info, (data, written) in zip(infos, ordered_map(lambda make: make(), map(member, infos))):
+                if info.filename in sheets and progress:
+                    done += 1
+                    progress(done, len(sheets), sheets[info.filename])
+                out.write_deflated(info.filename, data)
+                if written is not None:  # the cache is written from this thread only
+                    sheet, values = written
+                    k = sheet_cache.remember_written(data.pieces, sheet, values)
                     if k is not None:
                         sheet_cache.remember_blocks(rb.blocks_key(k), sheet.blocks)  # blocks hold no values
             for sheet in added:
@@ -141,6 +154,10 @@ def _save(rb: "Package", dest: Path, edited: set, progress=None, still_source=No
             out.abandon()
             raise
         out.close()
+
+
+def _done(data):
+    return lambda: (data, None)
 
 
 def _raw_member(z, info: zipfile.ZipInfo) -> "Deflated | StoredRange":

@@ -156,7 +156,7 @@ class Deflated:
         self._deflate = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
         self.pieces, self.crc, self.size, self.csize = [], 0, 0, 0
 
-    def write(self, data) -> None:
+    def write(self, data) -> "Deflated":
         if not isinstance(data, bytes):
             data = memoryview(data).cast("B")
         self.crc = isal_zlib.crc32(data, self.crc)
@@ -165,6 +165,7 @@ class Deflated:
         if out:
             self.pieces.append(out)
             self.csize += len(out)
+        return self
 
     def close(self) -> "Deflated":
         out = self._deflate.flush()

@@ -1,0 +1,434 @@
+/* The two loops over every weight, compiled: writing a block of float32 weights as <row>/<c> XML, and reading
+ * numbers back from the writer's own form. Each is the same arithmetic, step for step, as the NumPy code it
+ * stands for (xlsx/numbers.py and xlsx/numbers_in.py; the powers of ten come from that code's own table), so the
+ * bytes and the float64 values are identical: tests/test_speedups.py compares them. Where an input is not of the
+ * kind handled here (a non-finite weight, another program's number form) a function returns -1 and the caller
+ * takes the NumPy path. The GIL is released while a function runs, so the worker threads use both cores.
+ *
+ * Built by setup.py as an optional extension: without a C compiler xlgpt installs and runs on the NumPy path.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 10.0 ** (i - 300), the table of xlgpt/sheet/cells.py, handed over once by set_powers(). */
+static double POW10[601];
+static int have_powers = 0;
+
+static PyObject *set_powers(PyObject *self, PyObject *args) {
+    Py_buffer b;
+    if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
+    if (b.len != (Py_ssize_t)sizeof(POW10)) {
+        PyBuffer_Release(&b);
+        PyErr_SetString(PyExc_ValueError, "601 float64 powers of ten expected");
+        return NULL;
+    }
+    memcpy(POW10, b.buf, sizeof(POW10));
+    PyBuffer_Release(&b);
+    have_powers = 1;
+    Py_RETURN_NONE;
+}
+
+/* cells.decimal_value for one value: the float64 nearest to mant * 10**(exp - digits + 1). */
+static double decimal_value(double mant, int64_t exp, int digits) {
+    int64_t power = (digits - 1) - exp;
+    if (power > 22 || power < -22) { /* beyond exact powers of ten: parsed as text, correctly rounded */
+        char text[64];
+        snprintf(text, sizeof text, "%lde%ld", (long)(int64_t)mant, (long)(-power));
+        return strtod(text, NULL);
+    }
+    return power >= 0 ? mant / POW10[power + 300] : mant * POW10[-power + 300];
+}
+
+/* rint(y) for 0 <= y < 2**52, as the FPU rounds: adding 2**52 leaves no bits below the unit, rounded to nearest,
+ * ties to even (the default mode, which NumPy's rint uses too); inline, where rint() is a call without SSE4.1. */
+static inline double rint_small(double y) {
+    volatile double big = 4503599627370496.0; /* volatile: the sum must be rounded, not folded away */
+    return (y + big) - big;
+}
+
+/* rint(a * 10**power) as int64 (cells._scaled: the table holds every power a float32 needs; the products are
+ * below 1e10, so rint_small applies). */
+static int64_t scaled(double a, int64_t power) { return (int64_t)rint_small(a * POW10[power + 300]); }
+
+/* cells.decimals for one float32 t >= 0: the mantissa of 9 digits, the exponent and the digits written. */
+static void decimal_of(float t, int64_t *mant_out, int64_t *exp_out, int *digits_out) {
+    double a = (double)t;
+    int zero = a == 0;
+    if (zero) a = 1.0;
+    int64_t bits;
+    memcpy(&bits, &a, 8);
+    int64_t e2 = ((bits >> 52) & 0x7FF) - 1023;
+    int64_t k = (e2 * 78913) >> 18; /* floor(e2 * log10(2)) */
+    int64_t idx = k + 301;
+    if (idx < 0) idx = 0;
+    if (idx > 600) idx = 600;
+    k += a >= POW10[idx];
+    int64_t e = k;
+    int64_t mant = scaled(a, 8 - e);
+    if (mant < 100000000 || mant >= 1000000000) {
+        int64_t e1 = e + (mant >= 1000000000 ? 1 : -1);
+        int64_t m = scaled(a, 8 - e1);
+        int carry = m >= 1000000000;
+        e = e1 + carry;
+        mant = carry ? m / 10 : m;
+    }
+    double m9f = (double)mant, best = m9f;
+    int digits = 9;
+    /* round to 8 digits: floor((m9 + 5) / 10) in float64, as numbers.py computes it, is the integer quotient
+     * (the quotient's fraction is a multiple of 0.1, far more than half a unit from the next integer) */
+    double m = (double)((mant + 5) / 10);
+    double value = decimal_value(m, e, 8);
+    if (m < 1e8 && (float)value == t) {
+        best = m * 10.0;
+        digits = 8;
+    }
+    if (zero) {
+        best = 0;
+        e = 0;
+        digits = 1;
+    }
+    *mant_out = (int64_t)best;
+    *exp_out = e;
+    *digits_out = digits;
+}
+
+static char *put_uint(char *p, uint64_t v) {
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n) *p++ = tmp[--n];
+    return p;
+}
+
+static int col_letters(int64_t col, char *out) { /* 0 -> A, 26 -> AA */
+    char tmp[8];
+    int n = 0;
+    col += 1;
+    while (col > 0) {
+        int64_t r = (col - 1) % 26;
+        tmp[n++] = (char)('A' + r);
+        col = (col - 1) / 26;
+    }
+    for (int i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* format_rows(float32 block [rows, cols] C-contiguous, first_row, out) -> bytes written, or -1 (a value that is
+ * not finite, or out too small). The bytes of numbers.rows_bytes: <row r="N"> then each cell
+ * <c r="{col}{N}"><v>{[-]d[.ddddddd[d]]}E{+-}dd</v></c>, then </row>. */
+static PyObject *format_rows(PyObject *self, PyObject *args) {
+    Py_buffer x, out;
+    long long first_row;
+    Py_ssize_t rows, cols;
+    if (!have_powers) {
+        PyErr_SetString(PyExc_RuntimeError, "set_powers() first");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*nnLw*", &x, &rows, &cols, &first_row, &out)) return NULL;
+    Py_ssize_t written = -1;
+    if (x.len != rows * cols * 4) {
+        PyBuffer_Release(&x);
+        PyBuffer_Release(&out);
+        PyErr_SetString(PyExc_ValueError, "the block is not rows x cols float32 values");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const float *v = (const float *)x.buf;
+    char *p = (char *)out.buf, *end = p + out.len;
+    char letters[16384][4];
+    unsigned char nletters[16384];
+    int ok = cols <= 16384;
+    for (Py_ssize_t c = 0; ok && c < cols; c++) nletters[c] = (unsigned char)col_letters(c, letters[c]);
+    for (Py_ssize_t r = 0; ok && r < rows; r++) {
+        char row[24];
+        int nrow = (int)(put_uint(row, (uint64_t)(first_row + r + 1)) - row);
+        if (end - p < 18 + 6 + cols * 44) {
+            ok = 0;
+            break;
+        }
+        memcpy(p, "<row r=\"", 8);
+        p += 8;
+        memcpy(p, row, nrow);
+        p += nrow;
+        *p++ = '"';
+        *p++ = '>';
+        for (Py_ssize_t c = 0; c < cols; c++) {
+            float f = v[r * cols + c];
+            if (!isfinite(f)) {
+                ok = 0;
+                break;
+            }
+            int64_t mant, e;
+            int digits;
+            decimal_of(fabsf(f), &mant, &e, &digits);
+            memcpy(p, "<c r=\"", 6);
+            p += 6;
+            memcpy(p, letters[c], nletters[c]);
+            p += nletters[c];
+            memcpy(p, row, nrow);
+            p += nrow;
+            memcpy(p, "\"><v>", 5);
+            p += 5;
+            if (signbit(f) && f != 0) *p++ = '-';
+            *p++ = (char)('0' + mant / 100000000);
+            if (digits > 1) {
+                char d[8];
+                int64_t rest = mant % 100000000;
+                for (int i = 7; i >= 0; i--) {
+                    d[i] = (char)('0' + rest % 10);
+                    rest /= 10;
+                }
+                *p++ = '.';
+                memcpy(p, d, digits - 1);
+                p += digits - 1;
+            }
+            *p++ = 'E';
+            *p++ = e < 0 ? '-' : '+';
+            int64_t ae = e < 0 ? -e : e;
+            *p++ = (char)('0' + ae / 10);
+            *p++ = (char)('0' + ae % 10);
+            memcpy(p, "</v></c>", 8);
+            p += 8;
+        }
+        if (!ok) break;
+        memcpy(p, "</row>", 6);
+        p += 6;
+    }
+    if (ok) written = p - (char *)out.buf;
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&out);
+    return PyLong_FromSsize_t(written);
+}
+
+/* parse_fixed(body, values float64 out, starts int64 out) -> how many values, or -1 when the body is not
+ * entirely in the writer's form (every 'v' byte in a <v> or </v>, each value [-]d[.d{1,8}]E{+-}dd): the
+ * values of numbers_in._fixed_form, which the caller then uses instead. */
+static PyObject *parse_fixed(PyObject *self, PyObject *args) {
+    Py_buffer body, values, starts;
+    if (!have_powers) {
+        PyErr_SetString(PyExc_RuntimeError, "set_powers() first");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*w*w*", &body, &values, &starts)) return NULL;
+    Py_ssize_t n = 0;
+    Py_BEGIN_ALLOW_THREADS
+    const unsigned char *b = (const unsigned char *)body.buf;
+    Py_ssize_t len = body.len, cap = values.len / 8;
+    if (starts.len / 8 < cap) cap = starts.len / 8;
+    double *vout = (double *)values.buf;
+    int64_t *sout = (int64_t *)starts.buf;
+    Py_ssize_t i = 0, last_m0 = -1;
+    while (n >= 0) {
+        const unsigned char *q = memchr(b + i, 'v', (size_t)(len - i));
+        if (q == NULL) break;
+        Py_ssize_t at = q - b;
+        /* an opening <v> (the tags hold no other v) */
+        if (at < 1 || at + 1 >= len || b[at - 1] != '<' || b[at + 1] != '>' || n >= cap) {
+            n = -1;
+            break;
+        }
+        Py_ssize_t s = at + 2, m0 = s;
+        int neg = s < len && b[s] == '-';
+        m0 += neg;
+        if (m0 + 6 > len || b[m0] < '0' || b[m0] > '9') {
+            n = -1;
+            break;
+        }
+        double mant = (double)(b[m0] - '0') * 1e8;
+        Py_ssize_t j = m0 + 1;
+        if (b[j] == '.') {
+            int k = 0;
+            int64_t frac = 0;
+            j++;
+            while (j < len && k < 8 && b[j] >= '0' && b[j] <= '9') {
+                frac = frac * 10 + (b[j] - '0');
+                j++;
+                k++;
+            }
+            if (k == 0) {
+                n = -1;
+                break;
+            }
+            for (int z = k; z < 8; z++) frac *= 10;
+            mant += (double)frac;
+        }
+        /* E, a sign, two digits, then </v> */
+        if (j + 8 > len || b[j] != 'E' || (b[j + 1] != '+' && b[j + 1] != '-') || b[j + 2] < '0' || b[j + 2] > '9' ||
+            b[j + 3] < '0' || b[j + 3] > '9' || memcmp(b + j + 4, "</v>", 4) != 0) {
+            n = -1;
+            break;
+        }
+        int64_t exp = (b[j + 2] - '0') * 10 + (b[j + 3] - '0');
+        if (b[j + 1] == '-') exp = -exp;
+        double value = decimal_value(mant, exp, 9);
+        vout[n] = neg ? -value : value;
+        sout[n] = s;
+        n++;
+        last_m0 = m0;
+        i = j + 7; /* past the v of </v> */
+    }
+    if (n > 0 && last_m0 + 10 > len) n = -1; /* as _fixed_form: each value's eight bytes after the point exist */
+    if (n == 0) n = -1;
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&body);
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&starts);
+    return PyLong_FromSsize_t(n);
+}
+
+/* parse_rows(piece, values out) -> (rows, cells a row, first row number), or None: a run of whole rows exactly
+ * as format_rows writes them (<row r="N"> with consecutive N, cells from column A on, each addressed in order with
+ * its own row's number, each value in the writer's form), nothing else in between. Anything else (another
+ * program's attributes or spacing, a gap, a formula, a text) is None and the caller reads the piece the general
+ * way (reader._dense_piece), which the values here equal wherever both take a piece. */
+static int parse_uint(const unsigned char *b, Py_ssize_t len, Py_ssize_t *j, int64_t *out) {
+    Py_ssize_t i = *j;
+    int64_t v = 0;
+    if (i >= len || b[i] < '1' || b[i] > '9') return 0; /* no sign, no leading zero */
+    while (i < len && b[i] >= '0' && b[i] <= '9' && i - *j < 8) v = v * 10 + (b[i++] - '0');
+    *j = i;
+    *out = v;
+    return 1;
+}
+
+static PyObject *parse_rows(PyObject *self, PyObject *args) {
+    Py_buffer body, values;
+    if (!have_powers) {
+        PyErr_SetString(PyExc_RuntimeError, "set_powers() first");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*w*", &body, &values)) return NULL;
+    int64_t rows = 0, width = -1, first = 0;
+    int ok = 1;
+    Py_BEGIN_ALLOW_THREADS
+    const unsigned char *b = (const unsigned char *)body.buf;
+    Py_ssize_t len = body.len, cap = values.len / 8, n = 0, i = 0;
+    double *out = (double *)values.buf;
+    while (ok && i < len) {
+        int64_t r;
+        const unsigned char *rowtext;
+        Py_ssize_t rowlen;
+        if (len - i < 9 || memcmp(b + i, "<row r=\"", 8) != 0) { ok = 0; break; }
+        i += 8;
+        rowtext = b + i;
+        if (!parse_uint(b, len, &i, &r) || i + 2 > len || b[i] != '"' || b[i + 1] != '>') { ok = 0; break; }
+        rowlen = (b + i) - rowtext;
+        i += 2;
+        if (rows == 0) first = r;
+        else if (r != first + rows) { ok = 0; break; }
+        int64_t c = 0;
+        while (ok) {
+            char letters[4];
+            int nl;
+            if (len - i >= 6 && memcmp(b + i, "</row>", 6) == 0) { i += 6; break; }
+            if (len - i < 6 || memcmp(b + i, "<c r=\"", 6) != 0 || c >= 16384 || n >= cap) { ok = 0; break; }
+            i += 6;
+            nl = col_letters(c, letters);
+            if (len - i < nl + rowlen + 5 || memcmp(b + i, letters, nl) != 0 ||
+                memcmp(b + i + nl, rowtext, rowlen) != 0 || memcmp(b + i + nl + rowlen, "\"><v>", 5) != 0) {
+                ok = 0;
+                break;
+            }
+            i += nl + rowlen + 5;
+            /* [-]d[.d{1,8}]E{+-}dd</v></c> */
+            int neg = i < len && b[i] == '-';
+            i += neg;
+            if (len - i < 14 || b[i] < '0' || b[i] > '9') { ok = 0; break; }
+            double mant = (double)(b[i] - '0') * 1e8;
+            i++;
+            if (b[i] == '.') {
+                int k = 0;
+                int64_t frac = 0;
+                i++;
+                while (i < len && k < 8 && b[i] >= '0' && b[i] <= '9') {
+                    frac = frac * 10 + (b[i] - '0');
+                    i++;
+                    k++;
+                }
+                if (k == 0) { ok = 0; break; }
+                for (int z = k; z < 8; z++) frac *= 10;
+                mant += (double)frac;
+            }
+            if (len - i < 12 || b[i] != 'E' || (b[i + 1] != '+' && b[i + 1] != '-') || b[i + 2] < '0' ||
+                b[i + 2] > '9' || b[i + 3] < '0' || b[i + 3] > '9' || memcmp(b + i + 4, "</v></c>", 8) != 0) {
+                ok = 0;
+                break;
+            }
+            int64_t exp = (b[i + 2] - '0') * 10 + (b[i + 3] - '0');
+            if (b[i + 1] == '-') exp = -exp;
+            double value = decimal_value(mant, exp, 9);
+            out[n++] = neg ? -value : value;
+            i += 12;
+            c++;
+        }
+        if (!ok) break;
+        if (c == 0 || (width >= 0 && c != width)) { ok = 0; break; }
+        width = c;
+        rows++;
+    }
+    if (rows == 0) ok = 0;
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&body);
+    PyBuffer_Release(&values);
+    if (!ok) Py_RETURN_NONE;
+    return Py_BuildValue("LLL", (long long)rows, (long long)width, (long long)first);
+}
+
+/* written_values(float32 in, float64 out) -> 0, or -1 for a value that is not finite: cells.written_values, the
+ * float64 a spreadsheet reads back from each weight's cell (copysign(decimal_value(m, e, 9), x)). */
+static PyObject *written_values(PyObject *self, PyObject *args) {
+    Py_buffer x, out;
+    if (!have_powers) {
+        PyErr_SetString(PyExc_RuntimeError, "set_powers() first");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*w*", &x, &out)) return NULL;
+    int result = 0;
+    if (out.len != x.len * 2) {
+        PyBuffer_Release(&x);
+        PyBuffer_Release(&out);
+        PyErr_SetString(PyExc_ValueError, "out must hold a float64 for each float32");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const float *v = (const float *)x.buf;
+    double *o = (double *)out.buf;
+    Py_ssize_t n = x.len / 4;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        float f = v[i];
+        if (!isfinite(f)) {
+            result = -1;
+            break;
+        }
+        int64_t mant, e;
+        int digits;
+        decimal_of(fabsf(f), &mant, &e, &digits);
+        o[i] = copysign(decimal_value((double)mant, e, 9), (double)f);
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&out);
+    return PyLong_FromLong(result);
+}
+
+static PyMethodDef methods[] = {
+    {"set_powers", set_powers, METH_VARARGS, "the 601 powers of ten (float64) the formulas below use"},
+    {"format_rows", format_rows, METH_VARARGS, "float32 block -> <row> XML bytes in out; bytes written or -1"},
+    {"parse_fixed", parse_fixed, METH_VARARGS, "<v> numbers of the writer's form -> float64; count or -1"},
+    {"written_values", written_values, METH_VARARGS, "float32 -> the float64 its written decimal reads back as"},
+    {"parse_rows", parse_rows, METH_VARARGS, "whole rows of the writer's form -> (rows, width, first row) or None"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speedups", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&module); }
