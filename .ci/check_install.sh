@@ -19,6 +19,8 @@ python3 -m venv "$work/venv"
 mkdir "$work/empty"
 cd "$work/empty"
 "$work/venv/bin/xlgpt" --version
+# the wheel carries the compiled loops (built where a C compiler is found, as here): else xlgpt is 2-3x slower
+"$work/venv/bin/python" -c "from xlgpt.xlsx import speedups; assert speedups.available(), 'the wheel lacks xlgpt/xlsx/_speedups'"
 "$work/venv/bin/xlgpt" build --weights random:tiny --out tiny.xlsx
 "$work/venv/bin/xlgpt" recalc tiny.xlsx --out again.xlsx --check
 echo "check_install: the wheel installs and works outside the checkout"
