@@ -9,12 +9,19 @@ Prints, measured in one run:
   time of the recalculation itself (the difference);
 - the check: LibreOffice's top token for the new prompt equals xlgpt's (`recalc --set Prompt=... --print-only`).
 
+With --alternatives, what in the file costs LibreOffice most: a GPT-2-small-shaped workbook cut to --layers
+blocks (default 2), opened as built and as variants that keep every cell's formula and value (the cells' styles
+removed, the conditional formats removed, the weights' cell addresses removed), and built without the lens; time
+and peak memory of each open.
+
     .venv/bin/python benchmarks/bench_libreoffice.py [--book PATH]
+    .venv/bin/python benchmarks/bench_libreoffice.py --alternatives [--layers 2]
 """
 
 import argparse
 import csv
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -49,10 +56,78 @@ def top_token(rows: list[list[str]]) -> str:
     raise SystemExit("no 'Next token' row on the Start tab")
 
 
+def variant(book: Path, out: Path, change, parts=lambda name: name.startswith("xl/worksheets/sheet")) -> Path:
+    """A copy of the package with change(xml) applied to the parts chosen (the sheets by default)."""
+    import zipfile
+    with zipfile.ZipFile(book) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as w:
+        for info in z.infolist():
+            data = z.read(info.filename)
+            w.writestr(info.filename, change(data) if parts(info.filename) else data)
+    return out
+
+
+def weight_parts(book: Path) -> set:
+    """The parts of the weight tabs (one block of numbers from A1: no formula, no text)."""
+    import zipfile
+    with zipfile.ZipFile(book) as z:
+        return {i.filename for i in z.infolist() if i.filename.startswith("xl/worksheets/sheet")
+                and b"<f" not in (x := z.read(i.filename)) and b' t="' not in x}
+
+
+OPEN_ALONE = """
+import resource, sys, time
+sys.path.insert(0, sys.argv[3])
+import libreoffice
+t = time.perf_counter()
+libreoffice.convert(sys.argv[1], sys.argv[2], "csv:Text - txt - csv (StarCalc):44,34,76", ".csv", 3600, False)
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9)
+"""
+
+
+def open_alone(book: Path, out: Path) -> tuple[float, float]:
+    """(seconds, peak GB) of LibreOffice opening `book` without recalculating, in a process of its own, so that
+    the peak is this LibreOffice's alone."""
+    tests = Path(__file__).resolve().parent.parent / "tests"
+    r = subprocess.run([sys.executable, "-c", OPEN_ALONE, str(book), str(out), str(tests)], check=True,
+                       capture_output=True, text=True)
+    seconds, peak = r.stdout.split()
+    return float(seconds), float(peak)
+
+
+def alternatives(layers: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="xlgpt-bench-lo-alt-") as tmp:
+        tmp = Path(tmp)
+        os.environ["XLGPT_CACHE"] = str(tmp / "cache")
+        books = {}
+        for name, extra in (("as built", []), ("built without the lens (--no-lens)", ["--no-lens"])):
+            books[name] = tmp / f"{len(books)}.xlsx"
+            subprocess.run([XLGPT, "build", "--weights", "random:gpt2", "--layers", str(layers), "--lens"
+                            if not extra else "--no-lens", "--out", str(books[name])], check=True, capture_output=True)
+        built = books["as built"]
+        weights = weight_parts(built)
+        books["no cell styles"] = variant(built, tmp / "styles.xlsx", lambda x: re.sub(rb'(<c r="[A-Z]+\d+") s="\d+"', rb"\1", x))
+        books["no conditional formats (grey, heat maps)"] = variant(
+            built, tmp / "cf.xlsx", lambda x: re.sub(rb"<conditionalFormatting\b.*?</conditionalFormatting>", b"", x, flags=re.S))
+        books["weights without cell addresses"] = variant(built, tmp / "r.xlsx", lambda x: re.sub(rb'<c r="[A-Z]+\d+">', b"<c>", x),
+                                                          parts=lambda name: name in weights)
+        print(f"LibreOffice headless opens a GPT-2-small-shaped workbook of {layers} blocks (random weights, 16 tokens,"
+              f" the lens built), without recalculating")
+        base = None
+        for name, book in books.items():
+            seconds, peak = open_alone(book, tmp / f"out-{len(name)}")
+            base = base or seconds
+            print(f"  {name:42s} {book.stat().st_size / 1e6:8.1f} MB {seconds:7.1f} s ({seconds / base:4.2f}x)"
+                  f"   peak {peak:5.2f} GB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--book", help="a GPT-2 small workbook (default: build one with random weights)")
+    ap.add_argument("--alternatives", action="store_true", help="what in the file costs LibreOffice most")
+    ap.add_argument("--layers", type=int, default=2, help="blocks of the workbook --alternatives opens")
     a = ap.parse_args()
+    if a.alternatives:
+        return alternatives(a.layers)
     from xlgpt.sheet.edits import apply, parse_set
     from xlgpt.workbook import names
     from xlgpt.xlsx.package import Package

@@ -281,6 +281,24 @@ def test_damaged_deflate_data_is_an_error_naming_the_part_even_when_cached(tiny,
     no_leftovers(tmp_path)
 
 
+def test_of_two_damaged_tabs_the_first_is_named_though_tabs_are_read_by_two_threads(tiny, tmp_path):
+    """The reader reads tabs on two threads, one from each end (package._read_sheets); the error is the one reading
+    them in order would give: the first damaged tab's, the same on every run."""
+    raw = bytearray(tiny.read_bytes())
+    parts = [_sheet_part(tiny, name) for name in ("embed", "ln_f.bias")]  # a formula tab early, a weight tab last
+    with zipfile.ZipFile(tiny) as z:
+        for part in parts:
+            info = z.getinfo(part)
+            middle = info.header_offset + 30 + len(part) + info.compress_size // 2
+            raw[middle:middle + 8] = bytes(8)
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(bytes(raw))
+    for _ in range(3):
+        r = xlgpt("recalc", damaged, "--out", tmp_path / "out.xlsx", env={"XLGPT_CACHE": str(tmp_path / "cache")})
+        one_line(r, EXIT_INPUT, parts[0], "damaged")
+    no_leftovers(tmp_path)
+
+
 def test_cache_is_capped_and_evicts_least_recently_used(tiny, tmp_path):
     def entries(cache):
         return {f.name: f.stat() for f in (cache / "sheets").iterdir()}

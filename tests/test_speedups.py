@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from xlgpt.sheet import cells
@@ -122,3 +123,34 @@ def test_a_build_without_the_compiled_loops_is_the_same_workbook(tmp_path):
         with zipfile.ZipFile(out) as z:
             members.append({i.filename: (i.CRC, i.file_size) for i in z.infolist() if i.filename != "docProps/core.xml"})
     assert members[0] == members[1]
+
+
+def _member(xml: bytes, **lie):
+    """(ZipInfo, stored bytes) of xml deflated as a zip member; lie: file_size or CRC to declare instead."""
+    import zlib
+    import zipfile
+    d = zlib.compressobj(1, zlib.DEFLATED, -15)
+    stored = d.compress(xml) + d.flush()
+    info = zipfile.ZipInfo("xl/worksheets/sheet9.xml")
+    info.compress_type, info.compress_size = zipfile.ZIP_DEFLATED, len(stored)
+    info.file_size, info.CRC = lie.get("file_size", len(xml)), lie.get("CRC", zlib.crc32(xml))
+    return info, stored
+
+
+def test_a_weight_tab_is_read_as_it_inflates_with_every_check_of_a_whole_read():
+    """reader._dense_streamed (pieces of the inflated XML parsed as they come) reads what _dense reads; the member's
+    declared size and CRC-32 are still checked, and a member that inflates past its size stops there."""
+    from xlgpt.errors import XlgptError
+    from xlgpt.xlsx.zipread import inflate_pieces
+    rng = np.random.default_rng(3)
+    xml = _sheet(rng.normal(0, 0.02, (700, 300)).astype(np.float32))  # several pieces of 16 KB below
+    info, stored = _member(xml)
+    assert b"".join(inflate_pieces(info, stored, first=1000, piece=1 << 14)) == xml
+    got = reader._dense_streamed(inflate_pieces(info, stored, first=1000, piece=1 << 14), info.filename)
+    assert _same_bits(got, numpy_only(reader._dense, xml))
+    formula = xml.replace(b'<c r="B2"><v>', b'<c r="B2"><f>A1</f><v>')
+    assert reader._dense_streamed(inflate_pieces(*_member(formula)), info.filename) is None
+    for lie, needle in (({"file_size": len(xml) - 1}, "inflates past"), ({"file_size": len(xml) + 1}, "not the"),
+                        ({"CRC": 12345}, "CRC-32")):
+        with pytest.raises(XlgptError, match=needle):
+            reader._dense_streamed(inflate_pieces(*_member(xml, **lie), first=1000, piece=1 << 14), info.filename)

@@ -11,6 +11,7 @@ are written, with their cached values.
 
 import posixpath
 import re
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from . import package_edit, sheet_cache
 from .atomic import atomic_output
 from .reader import NS, REL, Strings, read_sheet, shared_strings, xml_part
 from .worksheet import sheet_data_chunks, worksheet_chunks
-from .zipread import inflate, inflate_xml, open_package, release, stored_bytes, stored_offset
+from .zipread import inflate, inflate_xml, mapped, open_package, release, stored_bytes, stored_offset
 from .zipstream import Deflated, StoredRange, ZipWriter
 
 
@@ -36,7 +37,7 @@ class Package:
 
     @classmethod
     def read(cls, path, use_cache: bool = True, progress=None) -> "Package":
-        """The workbook at `path`; progress(i, n, sheet_name) is called before each sheet is read."""
+        """The workbook at `path`; progress(i, n, sheet_name) is called as each sheet has been read."""
         return _read(path, use_cache, progress)
 
     def sheet(self, name: str) -> Sheet:
@@ -64,11 +65,9 @@ def _read(path, use_cache: bool, progress) -> "Package":
         rels = {r.get("Id"): r.get("Target") for r in xml_part(z, "xl/_rels/workbook.xml.rels")}
         strings = shared_strings(z) if "xl/sharedStrings.xml" in names else Strings()
         book, sources, upper = Book(), {}, {}
-        listed = list(wb.iter(NS + "sheet"))
-        for i, s in enumerate(listed, 1):
+        listed, entries = list(wb.iter(NS + "sheet")), []
+        for s in listed:
             name = s.get("name")
-            if progress:
-                progress(i, len(listed), name)
             target = rels.get(s.get(REL))
             if not name or target is None:
                 raise XlgptError(f"{path}: sheet {name!r} has no part in xl/_rels/workbook.xml.rels; the workbook is damaged")
@@ -80,7 +79,8 @@ def _read(path, use_cache: bool, progress) -> "Package":
             if same is not name:  # Excel's sheet names are case-insensitive: 'S' and 's' are one name
                 raise XlgptError(f"{path}: two sheets are named {same!r} and {name!r}, one name to Excel; "
                                  f"the workbook is damaged")
-            sheet, source = read_sheet(z, name, part, strings, use_cache)
+            entries.append((name, part))
+        for sheet, source in _read_sheets(z, entries, strings, use_cache, progress):
             book.add(sheet)
             sources[sheet.name] = source
         for dn in wb.iter(NS + "definedName"):
@@ -89,6 +89,52 @@ def _read(path, use_cache: bool, progress) -> "Package":
     sheet_cache.tidy()
     return Package(book, path, sources, strings.key)
 
+
+
+def _read_sheets(z, entries: list, strings, use_cache: bool, progress) -> list:
+    """Every sheet of entries [(name, part)], in order. Two threads read them, one from the first sheet on and one
+    from the last back, until they meet: xlgpt's formula tabs come first and its weight tabs last, so the Python
+    work of parsing formulas overlaps the inflating and number parsing of the weights, which leave the GIL free.
+    A sheet that cannot be read raises as it would read one by one: the error of the first such sheet (the front
+    thread reads on up to it). A package that cannot be mapped in memory is read by one thread (its file object
+    is shared)."""
+    n, results, errors = len(entries), [None] * len(entries), {}
+    ends, lock = [0, n - 1], threading.Lock()  # the next index from the front, from the back
+    done = [0]
+
+    def take(front: bool):
+        with lock:
+            if ends[0] > ends[1]:
+                return None
+            i = ends[0] if front else ends[1]
+            if errors and i > min(errors):
+                return None  # past a sheet that failed: its error is the one reported
+            ends[0 if front else 1] += 1 if front else -1
+            return i
+
+    def worker(front: bool):
+        while (i := take(front)) is not None:
+            try:
+                results[i] = read_sheet(z, *entries[i], strings, use_cache)
+            except Exception as e:  # noqa: BLE001 - re-raised below, the first sheet's first
+                with lock:
+                    errors[i] = e
+                continue
+            if progress:
+                with lock:
+                    done[0] += 1
+                    progress(done[0], n, entries[i][0])
+    if mapped(z) is None or n < 2:
+        worker(True)
+    else:
+        threads = [threading.Thread(target=worker, args=(front,), name="xlgpt-read") for front in (True, False)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[min(errors)]
+    return results
 
 
 def _save(rb: "Package", dest: Path, edited: set, progress=None, still_source=None, added: list = ()) -> None:

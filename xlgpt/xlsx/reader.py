@@ -9,6 +9,7 @@ again. Members are read through zipread.py: bounded, CRC-checked, no DTD. xlgpt'
 
 import re
 import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,7 @@ from ..sheet.parallel import ordered_map
 from . import sheet_cache, speedups
 from .grouping import SharedId, constant_blocks, formula_blocks
 from .numbers_in import parse_values, parse_values_at
-from .zipread import check_size, digest, inflate_xml, read_xml, release, stored_bytes
+from .zipread import check_size, digest, inflate_pieces, inflate_xml, no_dtd, read_xml, release, stored_bytes
 from .xml import unescape
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -84,6 +85,14 @@ def _read_sheet_part(z, name, part, strings, use_cache):
     blocks = sheet_cache.load_blocks(blocks_key) if use_cache else None
     if blocks is not None:
         return Sheet(name, blocks=blocks), SheetSource(part, False, k)
+    if speedups.available() and info.compress_type == zipfile.ZIP_DEFLATED:
+        data = _dense_streamed(inflate_pieces(info, stored), part)
+        if data is not None:
+            del stored
+            release(z, info)
+            if use_cache:
+                sheet_cache.remember_array(k, data)
+            return Sheet(name, blocks=[Values(0, 0, data)]), SheetSource(part, True, k)
     xml = inflate_xml(z, info, stored)
     del stored
     release(z, info)  # the compressed pages are not needed while the XML is parsed
@@ -141,6 +150,76 @@ def _dense(xml: bytes):
     values, width = np.concatenate([p.values for p in pieces]), widths.pop()
     refs.check_cell(n - 1, width - 1, f"a sheet of {n:,} rows and {width:,} columns")
     return values.reshape(n, width) if values.size == n * width and width else None
+
+
+_SHEET_DATA, _END_DATA, _ROW_END = b"<sheetData>", b"</sheetData>", b"</row>"
+_TYPED_CELL = re.compile(rb' t="(?:s|str|e|b|inlineStr)"')
+
+
+class _NotTheForm(Exception):
+    """The sheet is not a weight tab exactly as xlgpt writes one."""
+
+
+def _dense_streamed(pieces, part: str):
+    """_dense_compiled with the XML inflated a piece at a time and parsed as it comes: a weight tab never holds all
+    its XML in memory (GPT-2's wte.weight: 1.3 GB of XML for 0.3 GB of numbers), and the inflating and parsing
+    overlap. None, having read only what told it so (for a formula tab, its first piece), when the sheet is not in
+    the writer's exact form: the caller then reads it whole, the general way. A damaged member raises."""
+    buf = b""
+    try:
+        for piece in pieces:
+            buf += piece
+            at = buf.find(_SHEET_DATA)
+            if at >= 0 or len(buf) > (1 << 20):
+                break
+        if (at := buf.find(_SHEET_DATA)) < 0:
+            return None
+        head = buf[:at + len(_SHEET_DATA)]
+        no_dtd(head, part)  # as inflate_xml checks every part it hands out
+        if b"<f" in head or _TYPED_CELL.search(head):
+            return None
+        rows = _RowsParsed()
+        rest = rows.take(buf[len(head):])
+        for piece in pieces:
+            rest = rows.take(rest + piece)
+    except _NotTheForm:
+        return None
+    for _ in pieces:  # a consumer that stopped early still lets the generator check the member's size and CRC
+        pass
+    if not rest.startswith(_END_DATA) or b"<f" in rest or _TYPED_CELL.search(rest) or not rows.values:
+        return None
+    n, width = rows.next_row - 1, rows.width
+    refs.check_cell(n - 1, width - 1, f"a sheet of {n:,} rows and {width:,} columns")
+    return np.concatenate(rows.values).reshape(n, width)
+
+
+class _RowsParsed:
+    """Whole rows parsed as they arrive (speedups.parse_rows, on the worker threads): their values in order, the
+    row expected next, the cells of every row."""
+
+    def __init__(self):
+        self.values, self.next_row, self.width = [], 1, None
+
+    def take(self, data: bytes) -> bytes:
+        """Parse the whole rows at the start of data; return what follows them (a row not yet complete)."""
+        end = data.rfind(_ROW_END)
+        if end < 0:
+            return data
+        end += len(_ROW_END)
+        cuts = [0]
+        while (nxt := data.find(b"<row", cuts[-1] + PIECE, end)) >= 0:
+            cuts.append(nxt)
+        cuts.append(end)
+        view = memoryview(data)
+        for got in ordered_map(lambda ab: speedups.parse_rows(view[ab[0]:ab[1]]), zip(cuts[:-1], cuts[1:])):
+            if got is None:
+                raise _NotTheForm
+            values, rows, width, first = got
+            if first != self.next_row or (self.width is not None and width != self.width):
+                raise _NotTheForm
+            self.values.append(values)
+            self.next_row, self.width = first + rows, width
+        return data[end:]
 
 
 def _dense_compiled(xml: bytes):

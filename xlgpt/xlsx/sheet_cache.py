@@ -32,6 +32,7 @@ import mmap
 import os
 import stat
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -366,7 +367,7 @@ def _write(name: str, k: str, header: dict, arrays: list) -> None:
     body, seal = _pack(k, header, arrays)
     where = folder()
     file = where / name
-    tmp = where / f"{name}.{os.getpid()}.tmp"
+    tmp = where / f"{name}.{threading.get_ident()}.{os.getpid()}.tmp"  # threads of a process write apart too
     track(tmp)
     try:
         with open(tmp, "wb") as f:

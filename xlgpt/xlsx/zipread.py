@@ -158,6 +158,12 @@ def stored_offset(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
     return begin
 
 
+def mapped(z: zipfile.ZipFile):
+    """The archive mapped read-only (made once per open ZipFile: call it before threads read members), or None
+    where mapping is impossible: then members are read through the ZipFile's one file object, by one thread."""
+    return _mapped(z)
+
+
 def _mapped(z: zipfile.ZipFile):
     """The archive mapped read-only, once per open ZipFile; None where mapping is impossible."""
     if not hasattr(z, "_xlgpt_map"):
@@ -230,6 +236,41 @@ def inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo, stored=None) -> bytes:
     if isal_zlib.crc32(data) != info.CRC:
         raise XlgptError(f"{info.filename}: CRC-32 mismatch; the workbook is damaged")
     return data
+
+
+def inflate_pieces(info: zipfile.ZipInfo, stored, first: int = 1 << 20, piece: int = 16 << 20):
+    """A deflated member's bytes a piece at a time (the first small, to tell a tab's kind cheaply), bounded and
+    checked as inflate() checks them: never more than it declares, its size and CRC-32 verified after the last
+    piece (a consumer acts on the pieces only once the generator has ended)."""
+    check_size(info)
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise XlgptError(f"{info.filename}: compressed with method {info.compress_type}; xlsx uses deflate")
+    d = isal_zlib.decompressobj(-15)
+    view, at, pending, total, crc, size = memoryview(stored), 0, b"", 0, 0, first
+    try:
+        while not d.eof:
+            if not pending and at < len(view):  # the input a few MB at a time: the unconsumed tail is a copy
+                pending, at = view[at:at + (4 << 20)], at + (4 << 20)
+            # max_length >= 1 always: 0 would mean no limit
+            out = d.decompress(pending, max(1, min(size, info.file_size + 1 - total)))
+            pending = d.unconsumed_tail
+            total += len(out)
+            if total > info.file_size:
+                raise XlgptError(f"{info.filename}: inflates past the {info.file_size:,} bytes it declares; "
+                                 f"the workbook is damaged or forged")
+            crc = isal_zlib.crc32(out, crc)
+            if out:
+                yield out
+                size = piece
+            elif not pending and at >= len(view):
+                break  # all input given and no more output: the stream is short (checked below)
+    except isal_zlib.error as e:
+        raise XlgptError(f"{info.filename}: its deflate data is damaged ({e}); the workbook is damaged") from None
+    if total != info.file_size:
+        raise XlgptError(f"{info.filename}: holds {total:,} bytes, not the {info.file_size:,} it declares; "
+                         f"the workbook is damaged")
+    if crc != info.CRC:
+        raise XlgptError(f"{info.filename}: CRC-32 mismatch; the workbook is damaged")
 
 
 def inflate_xml(z: zipfile.ZipFile, info: zipfile.ZipInfo, stored=None) -> bytes:
