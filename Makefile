@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test test-heavy bench clean
 
-$(BIN)/xlgpt: pyproject.toml
+# setup.py and the C source too: the compiled loops (xlgpt/xlsx/_speedups.c) are built by the install
+$(BIN)/xlgpt: pyproject.toml setup.py xlgpt/xlsx/_speedups.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e .

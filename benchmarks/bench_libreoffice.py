@@ -76,10 +76,12 @@ def weight_parts(book: Path) -> set:
 
 OPEN_ALONE = """
 import resource, sys, time
+from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 import libreoffice
 t = time.perf_counter()
-libreoffice.convert(sys.argv[1], sys.argv[2], "csv:Text - txt - csv (StarCalc):44,34,76", ".csv", 3600, False)
+libreoffice.convert(Path(sys.argv[1]), Path(sys.argv[2]), "csv:Text - txt - csv (StarCalc):44,34,76", ".csv", 3600,
+                    False)
 print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9)
 """
 
@@ -88,8 +90,10 @@ def open_alone(book: Path, out: Path) -> tuple[float, float]:
     """(seconds, peak GB) of LibreOffice opening `book` without recalculating, in a process of its own, so that
     the peak is this LibreOffice's alone."""
     tests = Path(__file__).resolve().parent.parent / "tests"
-    r = subprocess.run([sys.executable, "-c", OPEN_ALONE, str(book), str(out), str(tests)], check=True,
-                       capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", OPEN_ALONE, str(book), str(out), str(tests)], capture_output=True,
+                       text=True)
+    if r.returncode:
+        raise SystemExit(f"LibreOffice on {book}: {r.stderr.strip()[-2000:]}")
     seconds, peak = r.stdout.split()
     return float(seconds), float(peak)
 

@@ -230,3 +230,14 @@ def test_the_scheduler_orders_without_changing_what_it_is_given():
 def test_text_is_a_number_only_in_its_plain_form(formula, expected):
     got = evaluate(formula)[0, 0]
     assert str(got) == str(expected) if isinstance(expected, str) else got == expected
+
+
+def test_mmults_check_for_empty_cells_is_exact():
+    """MMULT looks for an empty cell (NaN) by the operand's sum first: infinities that sum to NaN are not taken for
+    an empty cell, and one NaN among huge numbers is found."""
+    from xlgpt.engine.functions.lookup import _has_nan
+    a = np.array([[1e308, 1e308, -np.inf, np.inf, 0.0]])
+    assert not _has_nan(a)
+    a[0, 4] = np.nan
+    assert _has_nan(a)
+    assert not _has_nan(np.arange(12.0).reshape(3, 4).T)  # a transposed view, as TRANSPOSE gives

@@ -209,6 +209,39 @@ static PyObject *format_rows(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(written);
 }
 
+/* The writer's number form at b[*at]: [-]d[.d{1,8}]E{+-}dd, as numbers_in._fixed_form reads it (the digits after
+ * the point as an eight-digit integer, then decimal_value of 9 digits). On success *at is just past the exponent. */
+static int parse_number(const unsigned char *b, Py_ssize_t len, Py_ssize_t *at, double *value) {
+    Py_ssize_t i = *at;
+    int neg = i < len && b[i] == '-';
+    i += neg;
+    if (i + 1 >= len || b[i] < '0' || b[i] > '9') return 0;
+    double mant = (double)(b[i] - '0') * 1e8;
+    i++;
+    if (b[i] == '.') {
+        int k = 0;
+        int64_t frac = 0;
+        i++;
+        while (i < len && k < 8 && b[i] >= '0' && b[i] <= '9') {
+            frac = frac * 10 + (b[i] - '0');
+            i++;
+            k++;
+        }
+        if (k == 0) return 0;
+        for (int z = k; z < 8; z++) frac *= 10;
+        mant += (double)frac;
+    }
+    if (i + 4 > len || b[i] != 'E' || (b[i + 1] != '+' && b[i + 1] != '-') || b[i + 2] < '0' || b[i + 2] > '9' ||
+        b[i + 3] < '0' || b[i + 3] > '9')
+        return 0;
+    int64_t exp = (b[i + 2] - '0') * 10 + (b[i + 3] - '0');
+    if (b[i + 1] == '-') exp = -exp;
+    double v = decimal_value(mant, exp, 9);
+    *value = neg ? -v : v;
+    *at = i + 4;
+    return 1;
+}
+
 /* parse_fixed(body, values float64 out, starts int64 out) -> how many values, or -1 when the body is not
  * entirely in the writer's form (every 'v' byte in a <v> or </v>, each value [-]d[.d{1,8}]E{+-}dd): the
  * values of numbers_in._fixed_form, which the caller then uses instead. */
@@ -236,45 +269,18 @@ static PyObject *parse_fixed(PyObject *self, PyObject *args) {
             n = -1;
             break;
         }
-        Py_ssize_t s = at + 2, m0 = s;
-        int neg = s < len && b[s] == '-';
-        m0 += neg;
-        if (m0 + 6 > len || b[m0] < '0' || b[m0] > '9') {
+        Py_ssize_t s = at + 2, m0 = s + (s < len && b[s] == '-'), j = s;
+        double value;
+        /* the number, then </v> */
+        if (!parse_number(b, len, &j, &value) || j + 4 > len || memcmp(b + j, "</v>", 4) != 0) {
             n = -1;
             break;
         }
-        double mant = (double)(b[m0] - '0') * 1e8;
-        Py_ssize_t j = m0 + 1;
-        if (b[j] == '.') {
-            int k = 0;
-            int64_t frac = 0;
-            j++;
-            while (j < len && k < 8 && b[j] >= '0' && b[j] <= '9') {
-                frac = frac * 10 + (b[j] - '0');
-                j++;
-                k++;
-            }
-            if (k == 0) {
-                n = -1;
-                break;
-            }
-            for (int z = k; z < 8; z++) frac *= 10;
-            mant += (double)frac;
-        }
-        /* E, a sign, two digits, then </v> */
-        if (j + 8 > len || b[j] != 'E' || (b[j + 1] != '+' && b[j + 1] != '-') || b[j + 2] < '0' || b[j + 2] > '9' ||
-            b[j + 3] < '0' || b[j + 3] > '9' || memcmp(b + j + 4, "</v>", 4) != 0) {
-            n = -1;
-            break;
-        }
-        int64_t exp = (b[j + 2] - '0') * 10 + (b[j + 3] - '0');
-        if (b[j + 1] == '-') exp = -exp;
-        double value = decimal_value(mant, exp, 9);
-        vout[n] = neg ? -value : value;
+        vout[n] = value;
         sout[n] = s;
         n++;
         last_m0 = m0;
-        i = j + 7; /* past the v of </v> */
+        i = j + 3; /* past the v of </v> */
     }
     if (n > 0 && last_m0 + 10 > len) n = -1; /* as _fixed_form: each value's eight bytes after the point exist */
     if (n == 0) n = -1;
@@ -339,35 +345,14 @@ static PyObject *parse_rows(PyObject *self, PyObject *args) {
                 break;
             }
             i += nl + rowlen + 5;
-            /* [-]d[.d{1,8}]E{+-}dd</v></c> */
-            int neg = i < len && b[i] == '-';
-            i += neg;
-            if (len - i < 14 || b[i] < '0' || b[i] > '9') { ok = 0; break; }
-            double mant = (double)(b[i] - '0') * 1e8;
-            i++;
-            if (b[i] == '.') {
-                int k = 0;
-                int64_t frac = 0;
-                i++;
-                while (i < len && k < 8 && b[i] >= '0' && b[i] <= '9') {
-                    frac = frac * 10 + (b[i] - '0');
-                    i++;
-                    k++;
-                }
-                if (k == 0) { ok = 0; break; }
-                for (int z = k; z < 8; z++) frac *= 10;
-                mant += (double)frac;
-            }
-            if (len - i < 12 || b[i] != 'E' || (b[i + 1] != '+' && b[i + 1] != '-') || b[i + 2] < '0' ||
-                b[i + 2] > '9' || b[i + 3] < '0' || b[i + 3] > '9' || memcmp(b + i + 4, "</v></c>", 8) != 0) {
+            /* the number, then </v></c> */
+            double value;
+            if (!parse_number(b, len, &i, &value) || i + 8 > len || memcmp(b + i, "</v></c>", 8) != 0) {
                 ok = 0;
                 break;
             }
-            int64_t exp = (b[i + 2] - '0') * 10 + (b[i + 3] - '0');
-            if (b[i + 1] == '-') exp = -exp;
-            double value = decimal_value(mant, exp, 9);
-            out[n++] = neg ? -value : value;
-            i += 12;
+            out[n++] = value;
+            i += 8;
             c++;
         }
         if (!ok) break;
