@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from xlgpt.sheet import cells
-from xlgpt.xlsx import numbers, numbers_in, reader, speedups
+from xlgpt.xlsx import dense_compiled, numbers, numbers_in, reader, speedups
 
 floats32 = st.floats(width=32, allow_nan=False, allow_infinity=False)
 
@@ -81,12 +81,12 @@ def test_numbers_are_read_as_numpy_reads_them_and_no_form_more(xs, rows, data):
     body = bytes(numbers.rows_bytes(block, 0))
     fast, slow = numbers_in.parse_values_at(body), numpy_only(numbers_in.parse_values_at, body)
     assert fast is not None and _same_bits(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
-    assert reader._dense_compiled(xml) is not None
+    assert dense_compiled.dense_compiled(xml) is not None
     assert _same_bits(reader._dense(xml), numpy_only(reader._dense, xml))
     at = data.draw(st.integers(0, len(xml) - 1))
     byte = data.draw(st.sampled_from(b'0123456789.-+E<>/"vrc =A\n'))
     changed = xml[:at] + bytes([byte]) + xml[at + 1:]
-    compiled = reader._dense_compiled(changed)
+    compiled = dense_compiled.dense_compiled(changed)
     if compiled is not None:
         reference = numpy_only(reader._dense, changed)
         assert reference is not None and _same_bits(compiled, reference)
@@ -106,7 +106,7 @@ def test_other_programs_forms_are_left_to_numpy():
                 good.replace(b'<row r="2">', b'<row r="3">').replace(b'r="A2"', b'r="A3"').replace(b'r="B2"', b'r="B3"'),
                 good.replace(b"5.0000000E-01", b"0.5")]
     for xml in variants:
-        assert reader._dense_compiled(xml) is None
+        assert dense_compiled.dense_compiled(xml) is None
     assert reader._dense(variants[0]).tolist() == [[0.5, -0.25], [1.0, 2.0]]
     assert reader._dense(variants[3]).tolist() == [[0.5, -0.25], [1.0, 2.0]]
 
@@ -138,7 +138,7 @@ def _member(xml: bytes, **lie):
 
 
 def test_a_weight_tab_is_read_as_it_inflates_with_every_check_of_a_whole_read():
-    """reader._dense_streamed (pieces of the inflated XML parsed as they come) reads what _dense reads; the member's
+    """dense_compiled.dense_streamed (pieces of the inflated XML parsed as they come) reads what _dense reads; the member's
     declared size and CRC-32 are still checked, and a member that inflates past its size stops there."""
     from xlgpt.errors import XlgptError
     from xlgpt.xlsx.zipread import inflate_pieces
@@ -146,11 +146,11 @@ def test_a_weight_tab_is_read_as_it_inflates_with_every_check_of_a_whole_read():
     xml = _sheet(rng.normal(0, 0.02, (700, 300)).astype(np.float32))  # several pieces of 16 KB below
     info, stored = _member(xml)
     assert b"".join(inflate_pieces(info, stored, first=1000, piece=1 << 14)) == xml
-    got = reader._dense_streamed(inflate_pieces(info, stored, first=1000, piece=1 << 14), info.filename)
+    got = dense_compiled.dense_streamed(inflate_pieces(info, stored, first=1000, piece=1 << 14), info.filename)
     assert _same_bits(got, numpy_only(reader._dense, xml))
     formula = xml.replace(b'<c r="B2"><v>', b'<c r="B2"><f>A1</f><v>')
-    assert reader._dense_streamed(inflate_pieces(*_member(formula)), info.filename) is None
+    assert dense_compiled.dense_streamed(inflate_pieces(*_member(formula)), info.filename) is None
     for lie, needle in (({"file_size": len(xml) - 1}, "inflates past"), ({"file_size": len(xml) + 1}, "not the"),
                         ({"CRC": 12345}, "CRC-32")):
         with pytest.raises(XlgptError, match=needle):
-            reader._dense_streamed(inflate_pieces(*_member(xml, **lie), first=1000, piece=1 << 14), info.filename)
+            dense_compiled.dense_streamed(inflate_pieces(*_member(xml, **lie), first=1000, piece=1 << 14), info.filename)

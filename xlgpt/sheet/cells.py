@@ -12,6 +12,7 @@ import re
 import numpy as np
 
 from .parallel import ordered_map
+from .powers import POW10
 
 
 class XlError(str):
@@ -54,7 +55,7 @@ def parse_double(text) -> float | None:
     return x if np.isfinite(x) else None
 
 
-_POW10 = 10.0 ** np.arange(-300, 301)  # index power + 300; as exact as 10.0**power
+_POW10 = POW10  # index power + 300
 CHUNK = 1 << 16  # cells per step, so the temporaries stay in cache
 
 

@@ -21,9 +21,10 @@ from ..errors import XlgptError
 from ..sheet.formula_text import shifted
 from ..sheet.parallel import ordered_map
 from . import sheet_cache, speedups
+from .dense_compiled import PIECE, dense_compiled, dense_streamed
 from .grouping import SharedId, constant_blocks, formula_blocks
 from .numbers_in import parse_values, parse_values_at
-from .zipread import check_size, digest, inflate_pieces, inflate_xml, no_dtd, read_xml, release, stored_bytes
+from .zipread import check_size, digest, inflate_pieces, inflate_xml, read_xml, release, stored_bytes
 from .xml import unescape
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -86,7 +87,7 @@ def _read_sheet_part(z, name, part, strings, use_cache):
     if blocks is not None:
         return Sheet(name, blocks=blocks), SheetSource(part, False, k)
     if speedups.available() and info.compress_type == zipfile.ZIP_DEFLATED:
-        data = _dense_streamed(inflate_pieces(info, stored), part)
+        data = dense_streamed(inflate_pieces(info, stored), part)
         if data is not None:
             del stored
             release(z, info)
@@ -114,12 +115,11 @@ def _read_sheet_part(z, name, part, strings, use_cache):
     return sheet, SheetSource(part, False, k)
 
 
-PIECE = 1 << 20  # bytes of XML per piece parsed on a worker: its temporaries stay in the cache
 
 
 def _dense(xml: bytes):
     """The sheet as one float64 array when it is numbers only, rows 1..n full from column A; else None."""
-    compiled = _dense_compiled(xml)
+    compiled = dense_compiled(xml)
     if compiled is not None:
         return compiled
     if b"<f" in xml:
@@ -150,106 +150,6 @@ def _dense(xml: bytes):
     values, width = np.concatenate([p.values for p in pieces]), widths.pop()
     refs.check_cell(n - 1, width - 1, f"a sheet of {n:,} rows and {width:,} columns")
     return values.reshape(n, width) if values.size == n * width and width else None
-
-
-_SHEET_DATA, _END_DATA, _ROW_END = b"<sheetData>", b"</sheetData>", b"</row>"
-_TYPED_CELL = re.compile(rb' t="(?:s|str|e|b|inlineStr)"')
-
-
-class _NotTheForm(Exception):
-    """The sheet is not a weight tab exactly as xlgpt writes one."""
-
-
-def _dense_streamed(pieces, part: str):
-    """_dense_compiled with the XML inflated a piece at a time and parsed as it comes: a weight tab never holds all
-    its XML in memory (GPT-2's wte.weight: 1.3 GB of XML for 0.3 GB of numbers), and the inflating and parsing
-    overlap. None, having read only what told it so (for a formula tab, its first piece), when the sheet is not in
-    the writer's exact form: the caller then reads it whole, the general way. A damaged member raises."""
-    buf = b""
-    try:
-        for piece in pieces:
-            buf += piece
-            at = buf.find(_SHEET_DATA)
-            if at >= 0 or len(buf) > (1 << 20):
-                break
-        if (at := buf.find(_SHEET_DATA)) < 0:
-            return None
-        head = buf[:at + len(_SHEET_DATA)]
-        no_dtd(head, part)  # as inflate_xml checks every part it hands out
-        if b"<f" in head or _TYPED_CELL.search(head):
-            return None
-        rows = _RowsParsed()
-        rest = rows.take(buf[len(head):])
-        for piece in pieces:
-            rest = rows.take(rest + piece)
-    except _NotTheForm:
-        return None
-    for _ in pieces:  # a consumer that stopped early still lets the generator check the member's size and CRC
-        pass
-    if not rest.startswith(_END_DATA) or b"<f" in rest or _TYPED_CELL.search(rest) or not rows.values:
-        return None
-    n, width = rows.next_row - 1, rows.width
-    refs.check_cell(n - 1, width - 1, f"a sheet of {n:,} rows and {width:,} columns")
-    return np.concatenate(rows.values).reshape(n, width)
-
-
-class _RowsParsed:
-    """Whole rows parsed as they arrive (speedups.parse_rows, on the worker threads): their values in order, the
-    row expected next, the cells of every row."""
-
-    def __init__(self):
-        self.values, self.next_row, self.width = [], 1, None
-
-    def take(self, data: bytes) -> bytes:
-        """Parse the whole rows at the start of data; return what follows them (a row not yet complete)."""
-        end = data.rfind(_ROW_END)
-        if end < 0:
-            return data
-        end += len(_ROW_END)
-        cuts = [0]
-        while (nxt := data.find(b"<row", cuts[-1] + PIECE, end)) >= 0:
-            cuts.append(nxt)
-        cuts.append(end)
-        view = memoryview(data)
-        for got in ordered_map(lambda ab: speedups.parse_rows(view[ab[0]:ab[1]]), zip(cuts[:-1], cuts[1:])):
-            if got is None:
-                raise _NotTheForm
-            values, rows, width, first = got
-            if first != self.next_row or (self.width is not None and width != self.width):
-                raise _NotTheForm
-            self.values.append(values)
-            self.next_row, self.width = first + rows, width
-        return data[end:]
-
-
-def _dense_compiled(xml: bytes):
-    """_dense for a sheet exactly as xlgpt writes a weight tab, by the compiled loop (speedups.parse_rows): one
-    pass over the rows instead of NumPy's several; None (and _dense looks the general way) for any other form."""
-    if not speedups.available():
-        return None
-    start, end = xml.find(b"<sheetData>"), xml.rfind(b"</sheetData>")
-    first = xml.find(b"<row", start, end)
-    if start < 0 or end < 0 or first != start + len(b"<sheetData>"):
-        return None
-    outside = xml[:start] + xml[end:]  # the rows are checked cell by cell; here what _dense checks besides them
-    if b"<f" in outside or re.search(rb' t="(?:s|str|e|b|inlineStr)"', outside):
-        return None
-    cuts = [first]
-    while (nxt := xml.find(b"<row", cuts[-1] + PIECE, end)) >= 0:
-        cuts.append(nxt)
-    cuts.append(end)
-    body = memoryview(xml)
-    pieces = list(ordered_map(lambda ab: speedups.parse_rows(body[ab[0]:ab[1]]), zip(cuts[:-1], cuts[1:])))
-    if any(p is None for p in pieces) or pieces[0][3] != 1 or len({p[2] for p in pieces}) != 1:
-        return None
-    row = 1
-    for _, rows, _, first_row in pieces:  # each piece's rows follow the last piece's
-        if first_row != row:
-            return None
-        row += rows
-    n, width = row - 1, pieces[0][2]
-    refs.check_cell(n - 1, width - 1, f"a sheet of {n:,} rows and {width:,} columns")
-    return np.concatenate([p[0] for p in pieces]).reshape(n, width)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from ..sheet.cells import _POW10
+from ..sheet.powers import POW10 as _POW10
 
 
 def _load():
