@@ -154,3 +154,30 @@ def test_a_weight_tab_is_read_as_it_inflates_with_every_check_of_a_whole_read():
                         ({"CRC": 12345}, "CRC-32")):
         with pytest.raises(XlgptError, match=needle):
             dense_compiled.dense_streamed(inflate_pieces(*_member(xml, **lie), first=1000, piece=1 << 14), info.filename)
+
+
+@settings(max_examples=150)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=20), st.integers(1, 3),
+       st.integers(0, 16000), st.integers(0, 1048570))
+def test_formula_cells_values_are_written_as_numpy_writes_them(xs, rows, first_col, first_row):
+    """Cached values of formula cells (17 digits scaled in extended precision, integers as digits): the same
+    bytes, whatever the values (subnormals, integers near 10**17, both zeros) and wherever the block sits."""
+    from xlgpt.sheet import refs
+    from xlgpt.xlsx import formula_cells
+    values = np.resize(np.array(xs, dtype=np.float64), (rows, len(xs)))
+    first_col = min(first_col, 16384 - len(xs))
+    first_row = min(first_row, 1048576 - rows)
+    letters = [refs.col_letters(first_col + j) for j in range(len(xs))]
+    middle = b'" s="3"><f t="shared" si="0"/><v>'
+    assert formula_cells.rows_of_cells(letters, first_row, middle, values) == \
+        numpy_only(formula_cells.rows_of_cells, letters, first_row, middle, values)
+
+
+def test_formula_cells_hard_values():
+    from xlgpt.xlsx import formula_cells
+    values = np.array([[0.0, -0.0, 5e-324, -2.2250738585072014e-308, 1.7976931348623157e308, 1e16, 1e17,
+                        99999999999999999.0, 123456789012345678.0, 0.1, 1 / 3, 2.5, -7.0, 1e-5, 12345.678]])
+    letters = [chr(ord("A") + j) for j in range(values.shape[1])]
+    assert speedups.cells_rows(values, 0, 0, b'"><v>') is not None
+    assert formula_cells.rows_of_cells(letters, 0, b'"><v>', values) == \
+        numpy_only(formula_cells.rows_of_cells, letters, 0, b'"><v>', values)

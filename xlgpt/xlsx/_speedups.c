@@ -405,10 +405,153 @@ static PyObject *written_values(PyObject *self, PyObject *args) {
     return PyLong_FromLong(result);
 }
 
+/* 10**(i - 350) in extended precision, formula_cells._LD_POW10, handed over by set_ld_powers(). */
+static long double LD_POW10[701];
+static int have_ld_powers = 0;
+
+static PyObject *set_ld_powers(PyObject *self, PyObject *args) {
+    Py_buffer b;
+    if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
+    if (sizeof(long double) != 16 || b.len != (Py_ssize_t)sizeof(LD_POW10)) {
+        PyBuffer_Release(&b);
+        PyErr_SetString(PyExc_ValueError, "701 extended-precision powers of ten (16 bytes each) expected");
+        return NULL;
+    }
+    memcpy(LD_POW10, b.buf, sizeof(LD_POW10));
+    PyBuffer_Release(&b);
+    have_ld_powers = 1;
+    Py_RETURN_NONE;
+}
+
+/* formula_cells.number_bytes for one finite float64: 17 significant digits scaled in extended precision, trailing
+ * zeros dropped, an integer below 10**17 as its digits, no exponent of 0. Returns the bytes written. */
+static int format17(double x, char *p) {
+    char *start = p;
+    double a = fabs(x);
+    int zero = a == 0;
+    if (zero) a = 1.0;
+    int64_t bits;
+    memcpy(&bits, &a, 8);
+    int64_t e2 = ((bits >> 52) & 0x7FF) - 1023;
+    int64_t e = (e2 * 78913) >> 18;
+    int64_t idx = e + 301;
+    if (idx < 0) idx = 0;
+    if (idx > 600) idx = 600;
+    e += a >= POW10[idx];
+    if (e2 < -1000) e = (int64_t)floor(log10(a)); /* subnormal: as exponent_guess */
+    long double al = (long double)a;
+    int64_t m = (int64_t)rintl(al * LD_POW10[16 - e + 350]);
+    for (int it = 0; it < 3; it++) {
+        if (!(m < 10000000000000000LL || m >= 100000000000000000LL)) break;
+        e += m >= 100000000000000000LL ? 1 : -1;
+        m = (int64_t)rintl(al * LD_POW10[16 - e + 350]);
+    }
+    if (zero) {
+        m = 0;
+        e = 0;
+    }
+    int whole = x == rint(x) && e >= 0 && e <= 16 && !zero;
+    char d[17];
+    int64_t v = m;
+    for (int i = 16; i >= 0; i--) {
+        d[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    int digits = 17;
+    while (digits > 1 && d[digits - 1] == '0') digits--;
+    if (signbit(x) && !zero) *p++ = '-';
+    *p++ = d[0];
+    if (whole) {
+        memcpy(p, d + 1, (size_t)e);
+        p += e;
+    } else if (digits > 1) {
+        *p++ = '.';
+        memcpy(p, d + 1, (size_t)(digits - 1));
+        p += digits - 1;
+    }
+    if (!(zero || whole || e == 0)) {
+        *p++ = 'E';
+        *p++ = e < 0 ? '-' : '+';
+        int64_t ae = e < 0 ? -e : e;
+        if (ae >= 100) *p++ = (char)('0' + ae / 100);
+        *p++ = (char)('0' + ae / 10 % 10);
+        *p++ = (char)('0' + ae % 10);
+    }
+    return (int)(p - start);
+}
+
+/* cells_rows(float64 [rows, cols], first_col, first_row, middle, out, ends int64 out) -> bytes written, or -1:
+ * formula_cells.rows_of_cells, each row's cells `<c r="{col}{row}{middle}{number}</v></c>` back to back, the
+ * end of each row's bytes in ends. -1 for a value that is not finite or out too small. */
+static PyObject *cells_rows(PyObject *self, PyObject *args) {
+    Py_buffer x, middle, out, ends;
+    Py_ssize_t rows, cols, first_col;
+    long long first_row;
+    if (!have_powers || !have_ld_powers) {
+        PyErr_SetString(PyExc_RuntimeError, "set_powers() and set_ld_powers() first");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*nnnLy*w*w*", &x, &rows, &cols, &first_col, &first_row, &middle, &out, &ends))
+        return NULL;
+    Py_ssize_t written = -1;
+    if (x.len != rows * cols * 8 || ends.len < rows * 8 || first_col < 0 || first_col + cols > 16384) {
+        PyBuffer_Release(&x);
+        PyBuffer_Release(&middle);
+        PyBuffer_Release(&out);
+        PyBuffer_Release(&ends);
+        PyErr_SetString(PyExc_ValueError, "a block of rows x cols float64 in the sheet's columns expected");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const double *v = (const double *)x.buf;
+    int64_t *e_out = (int64_t *)ends.buf;
+    char *p = (char *)out.buf, *end = p + out.len;
+    Py_ssize_t cell_max = 6 + 3 + 8 + middle.len + 26 + 8;
+    int ok = 1;
+    for (Py_ssize_t r = 0; ok && r < rows; r++) {
+        char row[24];
+        int nrow = (int)(put_uint(row, (uint64_t)(first_row + r + 1)) - row);
+        if (end - p < cols * cell_max) {
+            ok = 0;
+            break;
+        }
+        for (Py_ssize_t c = 0; c < cols; c++) {
+            double f = v[r * cols + c];
+            if (!isfinite(f)) {
+                ok = 0;
+                break;
+            }
+            char letters[4];
+            int nl = col_letters(first_col + c, letters);
+            memcpy(p, "<c r=\"", 6);
+            p += 6;
+            memcpy(p, letters, nl);
+            p += nl;
+            memcpy(p, row, nrow);
+            p += nrow;
+            memcpy(p, middle.buf, middle.len);
+            p += middle.len;
+            p += format17(f, p);
+            memcpy(p, "</v></c>", 8);
+            p += 8;
+        }
+        e_out[r] = p - (char *)out.buf;
+    }
+    if (ok) written = p - (char *)out.buf;
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&middle);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&ends);
+    return PyLong_FromSsize_t(written);
+}
+
 static PyMethodDef methods[] = {
     {"set_powers", set_powers, METH_VARARGS, "the 601 powers of ten (float64) the formulas below use"},
     {"format_rows", format_rows, METH_VARARGS, "float32 block -> <row> XML bytes in out; bytes written or -1"},
     {"parse_fixed", parse_fixed, METH_VARARGS, "<v> numbers of the writer's form -> float64; count or -1"},
+    {"set_ld_powers", set_ld_powers, METH_VARARGS, "the 701 extended-precision powers of ten cells_rows uses"},
+    {"cells_rows", cells_rows, METH_VARARGS, "float64 block -> formula cells with 17-digit values; bytes or -1"},
     {"written_values", written_values, METH_VARARGS, "float32 -> the float64 its written decimal reads back as"},
     {"parse_rows", parse_rows, METH_VARARGS, "whole rows of the writer's form -> (rows, width, first row) or None"},
     {NULL, NULL, 0, NULL},

@@ -14,7 +14,10 @@ double is no wider than double the caller falls back to repr.
 
 import numpy as np
 
+from ..sheet import refs
 from ..sheet.cells import exponent_guess as _exponent_guess
+from ..sheet.powers import LD_POW10
+from . import speedups
 from .numbers import _D1, _D4, ROW_WIDTH as _ROW_WIDTH, _padded, _prefixes
 
 EXTENDED = np.finfo(np.longdouble).nmant >= 63
@@ -28,7 +31,7 @@ _EXP_LEN = np.array([len(f"{e:+03d}") for e in range(-400, 401)])
 _TRAILING = np.array([4 - len(f"{i:04d}".rstrip("0")) for i in range(10000)])  # of a 4-digit group
 
 
-_LD_POW10 = np.power(np.longdouble(10), np.arange(-350, 351).astype(np.longdouble))  # index power + 350
+_LD_POW10 = LD_POW10  # index power + 350
 
 
 def _ld_power(p: np.ndarray) -> np.ndarray:
@@ -85,6 +88,9 @@ def rows_of_cells(letters: list[str], first_row: int, middle: bytes, values: np.
     """Per row of values [rows, cols] (finite float64): `<c r="{letter}{row}{middle}{number}</v></c>` for each
     column, back to back. middle is what comes between the row number and the number, e.g. `"><v>`."""
     rows, cols = values.shape
+    compiled = speedups.cells_rows(values, refs.col_index(letters[0]), first_row, middle)  # the same bytes
+    if compiled is not None:
+        return compiled
     prefix, prefix_keep = _prefixes(tuple(letters))
     number, number_keep = number_bytes(values)
     mid = np.frombuffer(middle, dtype=np.uint8)

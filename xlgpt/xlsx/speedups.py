@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from ..sheet.powers import POW10 as _POW10
+from ..sheet.powers import LD_POW10, POW10 as _POW10
 
 
 def _load():
@@ -23,6 +23,9 @@ def _load():
     if any(_POW10[300 + k] / 10.0 != _POW10[300 + k - 1] for k in range(1, 23)):
         return None
     _speedups.set_powers(np.ascontiguousarray(_POW10, dtype=np.float64).tobytes())
+    if np.dtype(np.longdouble).itemsize == 16 and np.finfo(np.longdouble).nmant == 63:  # x87 extended, as C's
+        _speedups.set_ld_powers(np.ascontiguousarray(LD_POW10).tobytes())
+        _speedups.extended = True
     return _speedups
 
 
@@ -77,3 +80,21 @@ def written_values(part: np.ndarray):
     x = np.ascontiguousarray(part, dtype=np.float32)
     out = np.empty(x.shape, dtype=np.float64)
     return out if _c.written_values(x, out) == 0 else None
+
+
+def cells_rows(values: np.ndarray, first_col: int, first_row: int, middle: bytes):
+    """formula_cells.rows_of_cells (a list of each row's bytes) of finite float64 values whose columns start at
+    first_col; None when the compiled loop is missing, extended precision is not the x87 kind C uses here, or a
+    value is not finite."""
+    if _c is None or not getattr(_c, "extended", False):
+        return None
+    x = np.ascontiguousarray(values, dtype=np.float64)
+    rows, cols = x.shape
+    out = np.empty(rows * cols * (6 + 3 + 8 + len(middle) + 26 + 8), dtype=np.uint8)
+    ends = np.empty(rows, dtype=np.int64)
+    n = _c.cells_rows(x, rows, cols, first_col, first_row, middle, out, ends)
+    if n < 0:
+        return None
+    data = out[:n].tobytes()
+    bounds = [0] + ends.tolist()
+    return [data[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
