@@ -105,7 +105,8 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     cols = list(results)
-    print(f"--weights {a.weights}, 16 tokens, {os.cpu_count()} cores; baseline = {a.baseline}")
+    print(f"--weights {a.weights}, 16 tokens, {os.cpu_count()} cores; "
+          + ("this tree only" if a.current_only else f"baseline = {a.baseline}"))
     print(f"  {'measure':44s}" + "".join(f"{c:>14s}" for c in cols) + ("   ratio" if len(cols) == 2 else "")
           + "   target")
     rows = [("build", "build", "s"), ("build peak memory", "build_peak", "GB"), ("file size", "size", "GB"),
