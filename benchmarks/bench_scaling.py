@@ -14,7 +14,6 @@ out, --no-lens where it puts it in). The last lines extrapolate, from the measur
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import measured  # noqa: E402  benchmarks/measured.py
 from xlgpt.model.config import FAMILY, tensor_shapes  # noqa: E402
 from xlgpt.workbook.builder import lens_by_default, lens_cells  # noqa: E402
 
@@ -36,19 +36,9 @@ def params(name: str) -> int:
 
 
 def child(args: list, cache: Path) -> tuple[float, float]:
-    """(seconds, peak resident GB of this child alone) of `python -m xlgpt ARGS`."""
-    env = {**os.environ, "XLGPT_CACHE": str(cache)}
-    with tempfile.TemporaryFile() as err:
-        t = time.perf_counter()
-        p = subprocess.Popen([sys.executable, "-m", "xlgpt", *map(str, args)], env=env, stdout=subprocess.DEVNULL,
-                             stderr=err)
-        _, status, usage = os.wait4(p.pid, 0)
-        seconds = time.perf_counter() - t
-        p.returncode = os.waitstatus_to_exitcode(status)
-        if p.returncode:
-            err.seek(0)
-            raise SystemExit(f"xlgpt {' '.join(map(str, args))} failed:\n{err.read().decode()[-2000:]}")
-    return seconds, usage.ru_maxrss * 1024 / 1e9
+    """(seconds, peak GB of this child alone) of `python -m xlgpt ARGS`."""
+    seconds, peak, _ = measured.run([sys.executable, "-m", "xlgpt", *args], {"XLGPT_CACHE": str(cache)})
+    return seconds, peak
 
 
 def measure(case: str, tmp: Path, lens_other_way: bool) -> dict:

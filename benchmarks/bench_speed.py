@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import measured  # benchmarks/measured.py
+
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "f3105ed"  # main at the start of the session that took on issue 23's targets
 PROMPT = "The quick brown fox jumps over the lazy dog because it"
@@ -39,19 +41,8 @@ TARGETS = {"build": 10, "size": 1.1, "empty": 15, "cold": 15, "warm": 2, "prompt
 
 
 def child(tree: Path, cache: Path, args: list) -> tuple[float, float, str]:
-    """(seconds, peak resident GB, stdout) of `python -m xlgpt ARGS` (or `python -c`) run from `tree`: the peak
-    is the child's own (wait4), not the largest of all children so far."""
-    env = {**os.environ, "PYTHONPATH": str(tree), "XLGPT_CACHE": str(cache)}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t = time.perf_counter()
-        p = subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=err, cwd=tree)
-        _, status, usage = os.wait4(p.pid, 0)
-        seconds = time.perf_counter() - t
-        p.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0), err.seek(0)
-        if p.returncode:
-            raise SystemExit(f"{' '.join(map(str, args))} failed in {tree}:\n{err.read().decode()[-2000:]}")
-        return seconds, usage.ru_maxrss * 1024 / 1e9, out.read().decode()
+    """(seconds, peak GB, stdout) of `python -m xlgpt ARGS` (or `python -c`) run from `tree`."""
+    return measured.run([sys.executable, *args], {"PYTHONPATH": str(tree), "XLGPT_CACHE": str(cache)}, cwd=tree)
 
 
 def measure(tree: Path, work: Path, weights: str) -> dict:

@@ -66,6 +66,11 @@ def test_values_that_are_not_finite_take_the_numpy_path():
     assert speedups.written_values(block) is None
 
 
+def _compiled(xml: bytes):
+    """The compiled reader of a whole sheet's XML (one piece)."""
+    return dense_compiled.dense_streamed(iter([xml]), "xl/worksheets/sheet9.xml")
+
+
 def _sheet(block: np.ndarray) -> bytes:
     head = b'<?xml version="1.0"?><worksheet><dimension ref="A1"/><sheetData>'
     return head + bytes(numbers.rows_bytes(block, 0)) + b"</sheetData><pageMargins/></worksheet>"
@@ -81,12 +86,12 @@ def test_numbers_are_read_as_numpy_reads_them_and_no_form_more(xs, rows, data):
     body = bytes(numbers.rows_bytes(block, 0))
     fast, slow = numbers_in.parse_values_at(body), numpy_only(numbers_in.parse_values_at, body)
     assert fast is not None and _same_bits(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
-    assert dense_compiled.dense_compiled(xml) is not None
+    assert _compiled(xml) is not None
     assert _same_bits(reader._dense(xml), numpy_only(reader._dense, xml))
     at = data.draw(st.integers(0, len(xml) - 1))
     byte = data.draw(st.sampled_from(b'0123456789.-+E<>/"vrc =A\n'))
     changed = xml[:at] + bytes([byte]) + xml[at + 1:]
-    compiled = dense_compiled.dense_compiled(changed)
+    compiled = _compiled(changed)
     if compiled is not None:
         reference = numpy_only(reader._dense, changed)
         assert reference is not None and _same_bits(compiled, reference)
@@ -106,7 +111,7 @@ def test_other_programs_forms_are_left_to_numpy():
                 good.replace(b'<row r="2">', b'<row r="3">').replace(b'r="A2"', b'r="A3"').replace(b'r="B2"', b'r="B3"'),
                 good.replace(b"5.0000000E-01", b"0.5")]
     for xml in variants:
-        assert dense_compiled.dense_compiled(xml) is None
+        assert _compiled(xml) is None
     assert reader._dense(variants[0]).tolist() == [[0.5, -0.25], [1.0, 2.0]]
     assert reader._dense(variants[3]).tolist() == [[0.5, -0.25], [1.0, 2.0]]
 
@@ -140,6 +145,7 @@ def _member(xml: bytes, **lie):
 def test_a_weight_tab_is_read_as_it_inflates_with_every_check_of_a_whole_read():
     """dense_compiled.dense_streamed (pieces of the inflated XML parsed as they come) reads what _dense reads; the member's
     declared size and CRC-32 are still checked, and a member that inflates past its size stops there."""
+    import zipfile
     from xlgpt.errors import XlgptError
     from xlgpt.xlsx.zipread import inflate_pieces
     rng = np.random.default_rng(3)
@@ -150,6 +156,12 @@ def test_a_weight_tab_is_read_as_it_inflates_with_every_check_of_a_whole_read():
     assert _same_bits(got, numpy_only(reader._dense, xml))
     formula = xml.replace(b'<c r="B2"><v>', b'<c r="B2"><f>A1</f><v>')
     assert dense_compiled.dense_streamed(inflate_pieces(*_member(formula)), info.filename) is None
+    stored = zipfile.ZipInfo(info.filename)  # a member stored without compression (other programs may): the same
+    stored.compress_type, stored.file_size, stored.CRC = zipfile.ZIP_STORED, len(xml), info.CRC
+    assert _same_bits(dense_compiled.dense_streamed(inflate_pieces(stored, xml), info.filename), got)
+    stored.CRC ^= 1
+    with pytest.raises(XlgptError, match="CRC-32"):
+        dense_compiled.dense_streamed(inflate_pieces(stored, xml), info.filename)
     for lie, needle in (({"file_size": len(xml) - 1}, "inflates past"), ({"file_size": len(xml) + 1}, "not the"),
                         ({"CRC": 12345}, "CRC-32")):
         with pytest.raises(XlgptError, match=needle):

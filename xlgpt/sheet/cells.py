@@ -12,7 +12,8 @@ import re
 import numpy as np
 
 from .parallel import ordered_map
-from .powers import POW10
+from .powers import POW10 as _POW10  # index power + 300
+from ..xlsx import speedups
 
 
 class XlError(str):
@@ -55,7 +56,6 @@ def parse_double(text) -> float | None:
     return x if np.isfinite(x) else None
 
 
-_POW10 = POW10  # index power + 300
 CHUNK = 1 << 16  # cells per step, so the temporaries stay in cache
 
 
@@ -96,7 +96,6 @@ def written_values(x: np.ndarray, parallel: bool = False) -> np.ndarray:
 
     parallel: use the worker threads (never from code that already runs on one: it would wait on itself).
     """
-    from ..xlsx import speedups  # here, not above: speedups reads this module's table of powers
     flat = np.asarray(x).reshape(-1)
     out = np.empty(flat.shape, dtype=np.float64)
 

@@ -15,22 +15,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 10.0 ** (i - 300), the table of xlgpt/sheet/cells.py, handed over once by set_powers(). */
+/* The tables of xlgpt/sheet/powers.py, handed over once by set_powers() and set_ld_powers(): 10.0 ** (i - 300),
+ * and 10 ** (i - 350) in extended precision. */
 static double POW10[601];
-static int have_powers = 0;
+static long double LD_POW10[701];
+static int have_powers = 0, have_ld_powers = 0;
 
-static PyObject *set_powers(PyObject *self, PyObject *args) {
+/* Copy a table handed over as bytes into `table` (`size` bytes), or set ValueError saying `expected`. */
+static PyObject *set_table(PyObject *args, void *table, size_t size, int *have, const char *expected) {
     Py_buffer b;
     if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
-    if (b.len != (Py_ssize_t)sizeof(POW10)) {
+    if (b.len != (Py_ssize_t)size) {
         PyBuffer_Release(&b);
-        PyErr_SetString(PyExc_ValueError, "601 float64 powers of ten expected");
+        PyErr_SetString(PyExc_ValueError, expected);
         return NULL;
     }
-    memcpy(POW10, b.buf, sizeof(POW10));
+    memcpy(table, b.buf, size);
     PyBuffer_Release(&b);
-    have_powers = 1;
+    *have = 1;
     Py_RETURN_NONE;
+}
+
+static PyObject *set_powers(PyObject *self, PyObject *args) {
+    return set_table(args, POW10, sizeof(POW10), &have_powers, "601 float64 powers of ten expected");
+}
+
+static PyObject *set_ld_powers(PyObject *self, PyObject *args) {
+    if (sizeof(long double) != 16) {
+        PyErr_SetString(PyExc_ValueError, "long double is not 16 bytes here");
+        return NULL;
+    }
+    return set_table(args, LD_POW10, sizeof(LD_POW10), &have_ld_powers,
+                     "701 extended-precision powers of ten (16 bytes each) expected");
+}
+
+/* Whether the tables a function needs were handed over; else a RuntimeError is set. */
+static int tables_ready(int extended) {
+    if (have_powers && (have_ld_powers || !extended)) return 1;
+    PyErr_SetString(PyExc_RuntimeError, "set_powers() (and set_ld_powers() for cells_rows) first");
+    return 0;
 }
 
 /* cells.decimal_value for one value: the float64 nearest to mant * 10**(exp - digits + 1). */
@@ -128,10 +151,7 @@ static PyObject *format_rows(PyObject *self, PyObject *args) {
     Py_buffer x, out;
     long long first_row;
     Py_ssize_t rows, cols;
-    if (!have_powers) {
-        PyErr_SetString(PyExc_RuntimeError, "set_powers() first");
-        return NULL;
-    }
+    if (!tables_ready(0)) return NULL;
     if (!PyArg_ParseTuple(args, "y*nnLw*", &x, &rows, &cols, &first_row, &out)) return NULL;
     Py_ssize_t written = -1;
     if (x.len != rows * cols * 4) {
@@ -247,10 +267,7 @@ static int parse_number(const unsigned char *b, Py_ssize_t len, Py_ssize_t *at, 
  * values of numbers_in._fixed_form, which the caller then uses instead. */
 static PyObject *parse_fixed(PyObject *self, PyObject *args) {
     Py_buffer body, values, starts;
-    if (!have_powers) {
-        PyErr_SetString(PyExc_RuntimeError, "set_powers() first");
-        return NULL;
-    }
+    if (!tables_ready(0)) return NULL;
     if (!PyArg_ParseTuple(args, "y*w*w*", &body, &values, &starts)) return NULL;
     Py_ssize_t n = 0;
     Py_BEGIN_ALLOW_THREADS
@@ -308,10 +325,7 @@ static int parse_uint(const unsigned char *b, Py_ssize_t len, Py_ssize_t *j, int
 
 static PyObject *parse_rows(PyObject *self, PyObject *args) {
     Py_buffer body, values;
-    if (!have_powers) {
-        PyErr_SetString(PyExc_RuntimeError, "set_powers() first");
-        return NULL;
-    }
+    if (!tables_ready(0)) return NULL;
     if (!PyArg_ParseTuple(args, "y*w*", &body, &values)) return NULL;
     int64_t rows = 0, width = -1, first = 0;
     int ok = 1;
@@ -372,10 +386,7 @@ static PyObject *parse_rows(PyObject *self, PyObject *args) {
  * float64 a spreadsheet reads back from each weight's cell (copysign(decimal_value(m, e, 9), x)). */
 static PyObject *written_values(PyObject *self, PyObject *args) {
     Py_buffer x, out;
-    if (!have_powers) {
-        PyErr_SetString(PyExc_RuntimeError, "set_powers() first");
-        return NULL;
-    }
+    if (!tables_ready(0)) return NULL;
     if (!PyArg_ParseTuple(args, "y*w*", &x, &out)) return NULL;
     int result = 0;
     if (out.len != x.len * 2) {
@@ -403,24 +414,6 @@ static PyObject *written_values(PyObject *self, PyObject *args) {
     PyBuffer_Release(&x);
     PyBuffer_Release(&out);
     return PyLong_FromLong(result);
-}
-
-/* 10**(i - 350) in extended precision, formula_cells._LD_POW10, handed over by set_ld_powers(). */
-static long double LD_POW10[701];
-static int have_ld_powers = 0;
-
-static PyObject *set_ld_powers(PyObject *self, PyObject *args) {
-    Py_buffer b;
-    if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
-    if (sizeof(long double) != 16 || b.len != (Py_ssize_t)sizeof(LD_POW10)) {
-        PyBuffer_Release(&b);
-        PyErr_SetString(PyExc_ValueError, "701 extended-precision powers of ten (16 bytes each) expected");
-        return NULL;
-    }
-    memcpy(LD_POW10, b.buf, sizeof(LD_POW10));
-    PyBuffer_Release(&b);
-    have_ld_powers = 1;
-    Py_RETURN_NONE;
 }
 
 /* formula_cells.number_bytes for one finite float64: 17 significant digits scaled in extended precision, trailing
@@ -487,10 +480,7 @@ static PyObject *cells_rows(PyObject *self, PyObject *args) {
     Py_buffer x, middle, out, ends;
     Py_ssize_t rows, cols, first_col;
     long long first_row;
-    if (!have_powers || !have_ld_powers) {
-        PyErr_SetString(PyExc_RuntimeError, "set_powers() and set_ld_powers() first");
-        return NULL;
-    }
+    if (!tables_ready(1)) return NULL;
     if (!PyArg_ParseTuple(args, "y*nnnLy*w*w*", &x, &rows, &cols, &first_col, &first_row, &middle, &out, &ends))
         return NULL;
     Py_ssize_t written = -1;
@@ -557,6 +547,6 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speedups", NULL, -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, .m_name = "_speedups", .m_size = -1, .m_methods = methods};
 
 PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&module); }

@@ -1,7 +1,6 @@
-"""Weight tabs exactly as xlgpt writes them, read by the compiled loop (speedups.parse_rows): from the whole XML
-(dense_compiled), or as the XML inflates, a piece at a time (dense_streamed). Anything else is None, and
-reader._dense reads the sheet the general way; where both read a sheet, they give the same float64s
-(tests/test_speedups.py)."""
+"""Weight tabs exactly as xlgpt writes them, read by the compiled loop (speedups.parse_rows) as their XML inflates, a
+piece at a time (dense_streamed). Anything else is None, and reader._dense reads the sheet the general way; where
+both read a sheet, they give the same float64s (tests/test_speedups.py)."""
 
 import re
 
@@ -23,10 +22,11 @@ class _NotTheForm(Exception):
 
 
 def dense_streamed(pieces, part: str):
-    """dense_compiled with the XML inflated a piece at a time and parsed as it comes: a weight tab never holds all
-    its XML in memory (GPT-2's wte.weight: 1.3 GB of XML for 0.3 GB of numbers), and the inflating and parsing
-    overlap. None, having read only what told it so (for a formula tab, its first piece), when the sheet is not in
-    the writer's exact form: the caller then reads it whole, the general way. A damaged member raises."""
+    """reader._dense for a weight tab exactly as xlgpt writes it, by the compiled loop (one pass over the rows
+    instead of NumPy's several), with the XML inflated a piece at a time and parsed as it comes: a weight tab never
+    holds all its XML in memory (GPT-2's wte.weight: 1.3 GB of XML for 0.3 GB of numbers), and the inflating and
+    parsing overlap. None, having read only what told it so (for a formula tab, its first piece), when the sheet
+    is not in the writer's exact form: the caller then reads it whole, the general way. A damaged member raises."""
     buf = b""
     try:
         for piece in pieces:
@@ -82,33 +82,3 @@ class _RowsParsed:
             self.values.append(values)
             self.next_row, self.width = first + rows, width
         return data[end:]
-
-
-def dense_compiled(xml: bytes):
-    """_dense for a sheet exactly as xlgpt writes a weight tab, by the compiled loop (speedups.parse_rows): one
-    pass over the rows instead of NumPy's several; None (and _dense looks the general way) for any other form."""
-    if not speedups.available():
-        return None
-    start, end = xml.find(b"<sheetData>"), xml.rfind(b"</sheetData>")
-    first = xml.find(b"<row", start, end)
-    if start < 0 or end < 0 or first != start + len(b"<sheetData>"):
-        return None
-    outside = xml[:start] + xml[end:]  # the rows are checked cell by cell; here what _dense checks besides them
-    if b"<f" in outside or re.search(rb' t="(?:s|str|e|b|inlineStr)"', outside):
-        return None
-    cuts = [first]
-    while (nxt := xml.find(b"<row", cuts[-1] + PIECE, end)) >= 0:
-        cuts.append(nxt)
-    cuts.append(end)
-    body = memoryview(xml)
-    pieces = list(ordered_map(lambda ab: speedups.parse_rows(body[ab[0]:ab[1]]), zip(cuts[:-1], cuts[1:])))
-    if any(p is None for p in pieces) or pieces[0][3] != 1 or len({p[2] for p in pieces}) != 1:
-        return None
-    row = 1
-    for _, rows, _, first_row in pieces:  # each piece's rows follow the last piece's
-        if first_row != row:
-            return None
-        row += rows
-    n, width = row - 1, pieces[0][2]
-    refs.check_cell(n - 1, width - 1, f"a sheet of {n:,} rows and {width:,} columns")
-    return np.concatenate([p[0] for p in pieces]).reshape(n, width)

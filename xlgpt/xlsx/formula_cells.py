@@ -16,7 +16,7 @@ import numpy as np
 
 from ..sheet import refs
 from ..sheet.cells import exponent_guess as _exponent_guess
-from ..sheet.powers import LD_POW10
+from ..sheet.powers import LD_POW10 as _LD_POW10  # index power + 350
 from . import speedups
 from .numbers import _D1, _D4, ROW_WIDTH as _ROW_WIDTH, _padded, _prefixes
 
@@ -30,8 +30,6 @@ _EXP = np.array([f"{e:+03d}".encode().ljust(4) for e in range(-400, 401)], dtype
 _EXP_LEN = np.array([len(f"{e:+03d}") for e in range(-400, 401)])
 _TRAILING = np.array([4 - len(f"{i:04d}".rstrip("0")) for i in range(10000)])  # of a 4-digit group
 
-
-_LD_POW10 = LD_POW10  # index power + 350
 
 
 def _ld_power(p: np.ndarray) -> np.ndarray:

@@ -19,8 +19,8 @@ from functools import lru_cache
 import numpy as np
 
 from ..sheet import refs
-from . import speedups
 from ..sheet.cells import CHUNK as _CHUNK, decimals, written_values
+from . import speedups
 
 CELL_WIDTH = 29
 _TEMPLATE = np.frombuffer(b"<c><v>-0.00000000E+00</v></c>", dtype=np.uint8)

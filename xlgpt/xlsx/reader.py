@@ -9,7 +9,6 @@ again. Members are read through zipread.py: bounded, CRC-checked, no DTD. xlgpt'
 
 import re
 import xml.etree.ElementTree as ET
-import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +20,7 @@ from ..errors import XlgptError
 from ..sheet.formula_text import shifted
 from ..sheet.parallel import ordered_map
 from . import sheet_cache, speedups
-from .dense_compiled import PIECE, dense_compiled, dense_streamed
+from .dense_compiled import PIECE, dense_streamed
 from .grouping import SharedId, constant_blocks, formula_blocks
 from .numbers_in import parse_values, parse_values_at
 from .zipread import check_size, digest, inflate_pieces, inflate_xml, read_xml, release, stored_bytes
@@ -86,7 +85,7 @@ def _read_sheet_part(z, name, part, strings, use_cache):
     blocks = sheet_cache.load_blocks(blocks_key) if use_cache else None
     if blocks is not None:
         return Sheet(name, blocks=blocks), SheetSource(part, False, k)
-    if speedups.available() and info.compress_type == zipfile.ZIP_DEFLATED:
+    if speedups.available():  # a weight tab as xlgpt writes it, read as it inflates; any other form: below
         data = dense_streamed(inflate_pieces(info, stored), part)
         if data is not None:
             del stored
@@ -119,9 +118,6 @@ def _read_sheet_part(z, name, part, strings, use_cache):
 
 def _dense(xml: bytes):
     """The sheet as one float64 array when it is numbers only, rows 1..n full from column A; else None."""
-    compiled = dense_compiled(xml)
-    if compiled is not None:
-        return compiled
     if b"<f" in xml:
         return None
     if b' t="' in xml and re.search(rb' t="(?:s|str|e|b|inlineStr)"', xml):

@@ -215,42 +215,29 @@ def inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo, stored=None) -> bytes:
             return inflate(z, info, stored_bytes(z, info))
         finally:
             release(z, info)
+    # one piece, the whole member (joining a single piece makes no copy)
+    return b"".join(inflate_pieces(info, stored, first=info.file_size + 1, feed=max(1, len(stored))))
+
+
+def inflate_pieces(info: zipfile.ZipInfo, stored, first: int = 1 << 20, piece: int = 16 << 20, feed: int = 4 << 20):
+    """A member's bytes a piece at a time (the first small, to tell a tab's kind cheaply; `feed` bytes of the
+    stored data given to isal at a time, since the part it leaves unconsumed is copied), bounded and checked:
+    never more than the member declares (a member that lies about its size cannot take more memory), its size
+    and CRC-32 verified after the last piece (a consumer acts on the pieces only once the generator has ended)."""
     check_size(info)
     if info.compress_type == zipfile.ZIP_STORED:
         data = bytes(stored)
-    elif info.compress_type == zipfile.ZIP_DEFLATED:
-        d = isal_zlib.decompressobj(-15)
-        try:
-            # never more than it declared: a member that lies about its size cannot take more memory
-            data = d.decompress(stored, info.file_size + 1)
-        except isal_zlib.error as e:
-            raise XlgptError(f"{info.filename}: its deflate data is damaged ({e}); the workbook is damaged") from None
-        if len(data) > info.file_size:
-            raise XlgptError(f"{info.filename}: inflates past the {info.file_size:,} bytes it declares; "
-                             f"the workbook is damaged or forged")
-    else:
-        raise XlgptError(f"{info.filename}: compressed with method {info.compress_type}; xlsx uses deflate")
-    if len(data) != info.file_size:
-        raise XlgptError(f"{info.filename}: holds {len(data):,} bytes, not the {info.file_size:,} it declares; "
-                         f"the workbook is damaged")
-    if isal_zlib.crc32(data) != info.CRC:
-        raise XlgptError(f"{info.filename}: CRC-32 mismatch; the workbook is damaged")
-    return data
-
-
-def inflate_pieces(info: zipfile.ZipInfo, stored, first: int = 1 << 20, piece: int = 16 << 20):
-    """A deflated member's bytes a piece at a time (the first small, to tell a tab's kind cheaply), bounded and
-    checked as inflate() checks them: never more than it declares, its size and CRC-32 verified after the last
-    piece (a consumer acts on the pieces only once the generator has ended)."""
-    check_size(info)
+        _check_inflated(info, len(data), isal_zlib.crc32(data))
+        yield data
+        return
     if info.compress_type != zipfile.ZIP_DEFLATED:
         raise XlgptError(f"{info.filename}: compressed with method {info.compress_type}; xlsx uses deflate")
     d = isal_zlib.decompressobj(-15)
     view, at, pending, total, crc, size = memoryview(stored), 0, b"", 0, 0, first
     try:
         while not d.eof:
-            if not pending and at < len(view):  # the input a few MB at a time: the unconsumed tail is a copy
-                pending, at = view[at:at + (4 << 20)], at + (4 << 20)
+            if not pending and at < len(view):
+                pending, at = view[at:at + feed], at + feed
             # max_length >= 1 always: 0 would mean no limit
             out = d.decompress(pending, max(1, min(size, info.file_size + 1 - total)))
             pending = d.unconsumed_tail
@@ -266,8 +253,12 @@ def inflate_pieces(info: zipfile.ZipInfo, stored, first: int = 1 << 20, piece: i
                 break  # all input given and no more output: the stream is short (checked below)
     except isal_zlib.error as e:
         raise XlgptError(f"{info.filename}: its deflate data is damaged ({e}); the workbook is damaged") from None
-    if total != info.file_size:
-        raise XlgptError(f"{info.filename}: holds {total:,} bytes, not the {info.file_size:,} it declares; "
+    _check_inflated(info, total, crc)
+
+
+def _check_inflated(info: zipfile.ZipInfo, size: int, crc: int) -> None:
+    if size != info.file_size:
+        raise XlgptError(f"{info.filename}: holds {size:,} bytes, not the {info.file_size:,} it declares; "
                          f"the workbook is damaged")
     if crc != info.CRC:
         raise XlgptError(f"{info.filename}: CRC-32 mismatch; the workbook is damaged")
