@@ -473,9 +473,12 @@ static int format17(double x, char *p) {
     return (int)(p - start);
 }
 
-/* cells_rows(float64 [rows, cols], first_col, first_row, middle, out, ends int64 out) -> bytes written, or -1:
- * formula_cells.rows_of_cells, each row's cells `<c r="{col}{row}{middle}{number}</v></c>` back to back, the
- * end of each row's bytes in ends. -1 for a value that is not finite or out too small. */
+/* cells_rows(float64 [rows, cols], first_col, first_row, middle, out, ends int64 scratch) -> list of bytes, or
+ * None: formula_cells.rows_of_cells, each row's cells `<c r="{col}{row}{middle}{number}</v></c>` back to back,
+ * a bytes per row (made here: slicing one bytes in Python cost a third as much as the formatting). None for a
+ * value that is not finite or out too small. */
+static Py_ssize_t e_row_end(const Py_buffer *ends, Py_ssize_t r) { return (Py_ssize_t)((const int64_t *)ends->buf)[r]; }
+
 static PyObject *cells_rows(PyObject *self, PyObject *args) {
     Py_buffer x, middle, out, ends;
     Py_ssize_t rows, cols, first_col;
@@ -529,11 +532,27 @@ static PyObject *cells_rows(PyObject *self, PyObject *args) {
     }
     if (ok) written = p - (char *)out.buf;
     Py_END_ALLOW_THREADS
+    PyObject *result = NULL;
+    if (written < 0) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+    } else if ((result = PyList_New(rows)) != NULL) {
+        const char *base = (const char *)out.buf;
+        for (Py_ssize_t r = 0; r < rows; r++) {
+            Py_ssize_t start = r ? e_row_end(&ends, r - 1) : 0;
+            PyObject *row = PyBytes_FromStringAndSize(base + start, e_row_end(&ends, r) - start);
+            if (row == NULL) {
+                Py_CLEAR(result);
+                break;
+            }
+            PyList_SET_ITEM(result, r, row);
+        }
+    }
     PyBuffer_Release(&x);
     PyBuffer_Release(&middle);
     PyBuffer_Release(&out);
     PyBuffer_Release(&ends);
-    return PyLong_FromSsize_t(written);
+    return result;
 }
 
 static PyMethodDef methods[] = {
@@ -541,7 +560,7 @@ static PyMethodDef methods[] = {
     {"format_rows", format_rows, METH_VARARGS, "float32 block -> <row> XML bytes in out; bytes written or -1"},
     {"parse_fixed", parse_fixed, METH_VARARGS, "<v> numbers of the writer's form -> float64; count or -1"},
     {"set_ld_powers", set_ld_powers, METH_VARARGS, "the 701 extended-precision powers of ten cells_rows uses"},
-    {"cells_rows", cells_rows, METH_VARARGS, "float64 block -> formula cells with 17-digit values; bytes or -1"},
+    {"cells_rows", cells_rows, METH_VARARGS, "float64 block -> formula cells with 17-digit values, a bytes per row; or None"},
     {"written_values", written_values, METH_VARARGS, "float32 -> the float64 its written decimal reads back as"},
     {"parse_rows", parse_rows, METH_VARARGS, "whole rows of the writer's form -> (rows, width, first row) or None"},
     {NULL, NULL, 0, NULL},

@@ -92,9 +92,4 @@ def cells_rows(values: np.ndarray, first_col: int, first_row: int, middle: bytes
     rows, cols = x.shape
     out = np.empty(rows * cols * (6 + 3 + 8 + len(middle) + 26 + 8), dtype=np.uint8)
     ends = np.empty(rows, dtype=np.int64)
-    n = _c.cells_rows(x, rows, cols, first_col, first_row, middle, out, ends)
-    if n < 0:
-        return None
-    data = out[:n].tobytes()
-    bounds = [0] + ends.tolist()
-    return [data[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return _c.cells_rows(x, rows, cols, first_col, first_row, middle, out, ends)

@@ -4,7 +4,7 @@ Numbers in Values blocks are formatted a whole block at a time (numbers.py); for
 few per cent of the cells, one by one. Runs of cells sharing a relative formula become shared formulas.
 """
 
-from collections import defaultdict
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -65,24 +65,31 @@ def _value_rows(block: Values):
 
 def _mixed_rows(sheet: Sheet, strings: SharedStrings, nrows: int, row_attributes: dict):
     shared_ids = {id(b): i for i, b in enumerate(b for b in sheet.blocks if isinstance(b, Formulas) and b.kind == "shared")}
+    # Each block gives a list of its rows' bytes, and a row is their concatenation in column order (blocks that
+    # share a row never share a column): per row only the joins (a lens tab has 50,257 rows). The blocks are
+    # written in the sheet's order, which is the order their texts enter the shared strings.
     for r0 in range(0, nrows, ROW_CHUNK):
         r1 = min(r0 + ROW_CHUNK, nrows)
-        segments = defaultdict(list)  # row -> [(col, bytes)]
+        columns = []
         for b in sheet.blocks:
             lo, hi = max(r0, b.row), min(r1, b.row + b.shape[0])
             if lo < hi:
-                for row, col, data in _segments(b, lo, hi, strings, shared_ids.get(id(b)), sheet.computed.get(b)):
-                    segments[row].append((col, data))
-        out = []
+                rows = _block_rows(b, lo, hi, strings, shared_ids.get(id(b)), sheet.computed.get(b))
+                columns.append((b.col, [b""] * (lo - r0) + rows + [b""] * (r1 - hi) if lo > r0 or hi < r1 else rows))
+        columns = [rows for _, rows in sorted(columns, key=lambda c: c[0])]
+        cells = list(map(b"".join, zip(*columns))) if len(columns) > 1 else (columns[0] if columns else [])
         kept = [r for r in row_attributes if r0 <= r < r1] if row_attributes else []
-        for row in sorted(set(segments).union(kept)):
-            extra = row_attributes.get(row, b"")
-            if not any(d for _, d in segments.get(row, ())):
-                if extra:
-                    out.append(b'<row r="%d"%s/>' % (row + 1, extra))
-                continue
-            cells = b"".join(d for _, d in sorted(segments[row], key=lambda s: s[0]))
-            out.append(b'<row r="%d"%s>%s</row>' % (row + 1, extra, cells))
+        if len(cells) == r1 - r0 and not kept and all(cells):  # every row has cells and no attributes
+            opens = [b'<row r="%d">' % r for r in range(r0 + 1, r1 + 1)]
+            yield b"".join(chain.from_iterable(zip(opens, cells, repeat(b"</row>"))))
+            continue
+        out = []
+        for i in sorted(set(i for i, c in enumerate(cells) if c).union(r - r0 for r in kept)):
+            extra = row_attributes.get(r0 + i, b"")
+            if i >= len(cells) or not cells[i]:
+                out.append(b'<row r="%d"%s/>' % (r0 + i + 1, extra))
+            else:
+                out.append(b'<row r="%d"%s>%s</row>' % (r0 + i + 1, extra, cells[i]))
         yield b"".join(out)
 
 
@@ -132,8 +139,9 @@ def _cols(sheet: Sheet) -> str:
                               for c, w in sorted(sheet.col_widths.items())) + "</cols>"
 
 
-def _segments(block, lo: int, hi: int, strings: SharedStrings, shared_id, computed=None):
-    """(row, first col, bytes) for rows lo..hi-1 of a block; computed: a Formulas block's values, if any."""
+def _block_rows(block, lo: int, hi: int, strings: SharedStrings, shared_id, computed=None) -> list[bytes]:
+    """The cells of rows lo..hi-1 of a block, a bytes per row (empty where the row has none); computed: a
+    Formulas block's values, if any."""
     style = _style(block.style)
     if isinstance(block, Values):
         # numbers among formulas: each cell with its position and an explicit type, which the reader's
@@ -141,23 +149,18 @@ def _segments(block, lo: int, hi: int, strings: SharedStrings, shared_id, comput
         letters = [refs.col_letters(block.col + j) for j in range(block.shape[1])]
         data = np.asarray(block.data[lo - block.row:hi - block.row], dtype=np.float64)
         if formula_cells.EXTENDED and np.isfinite(data).all():  # no empty (NaN) cell: whole rows at once
-            rows = formula_cells.rows_of_cells(letters, lo, f'"{style} t="n"><v>'.encode(), data)
-            yield from ((lo + i, block.col, cells) for i, cells in enumerate(rows))
-            return
-        for row in range(lo, hi):
-            vals = block.data[row - block.row].tolist()
-            yield row, block.col, "".join(f'<c r="{c}{row + 1}"{style} t="n"><v>{_number(v)}</v></c>'
-                                          for c, v in zip(letters, vals) if v == v).encode()
-    elif isinstance(block, Texts):
-        for row in range(lo, hi):
-            # an empty cell is written when it carries a style (a formatted cell)
-            parts = [_constant(refs.cell(row, block.col + j), v, style, strings) if v is not None
-                     else f'<c r="{refs.cell(row, block.col + j)}"{style}/>'
-                     for j, v in enumerate(block.data[row - block.row])
-                     if v is not None or block.style]
-            yield row, block.col, "".join(parts).encode()
-    else:
-        yield from _formula_segments(block, lo, hi, style, shared_id, computed)
+            return formula_cells.rows_of_cells(letters, lo, f'"{style} t="n"><v>'.encode(), data)
+        return ["".join(f'<c r="{c}{row + 1}"{style} t="n"><v>{_number(v)}</v></c>'
+                        for c, v in zip(letters, block.data[row - block.row].tolist()) if v == v).encode()
+                for row in range(lo, hi)]
+    if isinstance(block, Texts):
+        # an empty cell is written when it carries a style (a formatted cell)
+        return ["".join(_constant(refs.cell(row, block.col + j), v, style, strings) if v is not None
+                        else f'<c r="{refs.cell(row, block.col + j)}"{style}/>'
+                        for j, v in enumerate(block.data[row - block.row])
+                        if v is not None or block.style).encode()
+                for row in range(lo, hi)]
+    return _formula_rows(block, lo, hi, style, shared_id, computed)
 
 
 def _style(style: int | None) -> str:
@@ -195,7 +198,7 @@ def _cached(v) -> tuple[str, str]:
     return "", f"<v>{float(v)!r}</v>"
 
 
-def _formula_segments(f: Formulas, lo: int, hi: int, style: str, shared_id, values):
+def _formula_rows(f: Formulas, lo: int, hi: int, style: str, shared_id, values):
     text = escape(f.text)
     letters = [refs.col_letters(f.col + j) for j in range(f.ncols)]
     if f.kind == "shared":
@@ -218,18 +221,18 @@ def _formula_segments(f: Formulas, lo: int, hi: int, style: str, shared_id, valu
                 end = first.index(b"</c>") + 4
                 number = first[first.index(b"<v>", 0, end):end]
                 rows[0] = f'<c r="{letters[0]}{lo + 1}"{style}>{anchor}'.encode() + number + first[end:]
-            yield from ((lo + i, f.col, data) for i, data in enumerate(rows))
-            return
+            return rows
+    out = []
     for row in range(lo, hi):
         if values is None:
             if f.kind == "shared" and row != f.row:
-                yield row, f.col, template.replace("\x00", str(row + 1)).encode()
+                out.append(template.replace("\x00", str(row + 1)).encode())
             elif f.kind == "array" and row != f.row and not style:
-                continue
+                out.append(b"")
             else:
-                yield row, f.col, "".join(
+                out.append("".join(
                     f'<c r="{c}{row + 1}"{style}>{anchor if row == f.row and j == 0 else rest}</c>'
-                    for j, c in enumerate(letters)).encode()
+                    for j, c in enumerate(letters)).encode())
             continue
         row_values = values[row - f.row]
         if row_values.dtype == np.float64 and not style:
@@ -239,12 +242,13 @@ def _formula_segments(f: Formulas, lo: int, hi: int, style: str, shared_id, valu
             cells = [p + mid + v + "</v></c>" for p, v in zip(prefixes, vals)]
             if row == f.row:
                 cells[0] = f'<c r="{letters[0]}{row + 1}">{anchor}<v>{vals[0]}</v></c>'
-            yield row, f.col, "".join(cells).encode()
+            out.append("".join(cells).encode())
             continue
         cached = _cached_row(row_values)
-        yield row, f.col, "".join(
+        out.append("".join(
             f'<c r="{c}{row + 1}"{style}{t}>{anchor if row == f.row and j == 0 else rest}{v}</c>'
-            for j, (c, (t, v)) in enumerate(zip(letters, cached))).encode()
+            for j, (c, (t, v)) in enumerate(zip(letters, cached))).encode())
+    return out
 
 
 def _cached_row(values: np.ndarray):
