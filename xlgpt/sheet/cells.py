@@ -101,9 +101,8 @@ def written_values(x: np.ndarray, parallel: bool = False) -> np.ndarray:
 
     def convert(start):
         part = flat[start:start + CHUNK]
-        compiled = speedups.written_values(part)  # the same float64s, from the compiled loop
-        if compiled is not None:
-            out[start:start + CHUNK] = compiled
+        # the same float64s from the compiled loop, written in place
+        if speedups.written_values(part, out[start:start + CHUNK]) is not None:
             return
         m, e, _ = decimals(part)
         out[start:start + CHUNK] = np.copysign(decimal_value(m, e, 9), part.astype(np.float64))

@@ -31,6 +31,7 @@ def _load():
 
 _c = _load()
 CELL_BYTES = 44  # the longest cell format_rows writes: <c r="XFD1048576"><v>-1.23456789E-38</v></c>
+FIXED_SLACK = 8  # format_rows copies short pieces as fixed 8 bytes: room past the end for them
 
 
 def available() -> bool:
@@ -44,7 +45,7 @@ def format_rows(block: np.ndarray, first_row: int):
         return None
     x = np.ascontiguousarray(block, dtype=np.float32)
     rows, cols = x.shape
-    out = np.empty(rows * (24 + cols * CELL_BYTES), dtype=np.uint8)
+    out = np.empty(rows * (24 + cols * CELL_BYTES) + FIXED_SLACK, dtype=np.uint8)
     n = _c.format_rows(x, rows, cols, first_row, out)
     return out[:n] if n >= 0 else None
 
@@ -73,12 +74,14 @@ def parse_rows(piece) -> tuple | None:
     return values[:rows * width].copy(), rows, width, first  # a copy: the view would keep the whole allocation
 
 
-def written_values(part: np.ndarray):
-    """cells.written_values of a float32 array (any shape), or None (no compiled loop, or a value not finite)."""
+def written_values(part: np.ndarray, out: np.ndarray | None = None):
+    """cells.written_values of a float32 array (any shape), or None (no compiled loop, or a value not finite).
+    out: a C-contiguous float64 array of part's size to write them into (then returned), saving a copy."""
     if _c is None:
         return None
     x = np.ascontiguousarray(part, dtype=np.float32)
-    out = np.empty(x.shape, dtype=np.float64)
+    if out is None:
+        out = np.empty(x.shape, dtype=np.float64)
     return out if _c.written_values(x, out) == 0 else None
 
 
