@@ -45,6 +45,16 @@ def child(tree: Path, cache: Path, args: list) -> tuple[float, float, str]:
     return measured.run([sys.executable, *args], {"PYTHONPATH": str(tree), "XLGPT_CACHE": str(cache)}, cwd=tree)
 
 
+def build_extensions(tree: Path) -> None:
+    """Compile a baseline's optional C extension in place, as its install would: without it a worktree runs its
+    NumPy fallback, and the comparison would be with a slower program than its users have."""
+    if (tree / "setup.py").exists():
+        subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=tree, check=True,
+                       capture_output=True)
+        built = list(tree.glob("xlgpt/**/*.so"))
+        print(f"baseline: compiled {', '.join(p.name for p in built) or 'nothing'}", file=sys.stderr)
+
+
 def measure(tree: Path, work: Path, weights: str) -> dict:
     work.mkdir(parents=True)
     cache = work / "cache"
@@ -89,6 +99,7 @@ def main() -> int:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), a.baseline],
                            check=True, capture_output=True)
             try:
+                build_extensions(base)
                 results["baseline"] = measure(base, tmp / "base-run", a.weights)
             finally:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], capture_output=True)
