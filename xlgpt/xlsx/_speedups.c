@@ -491,8 +491,6 @@ static int format17(double x, char *p) {
  * None: formula_cells.rows_of_cells, each row's cells `<c r="{col}{row}{middle}{number}</v></c>` back to back,
  * a bytes per row (made here: slicing one bytes in Python cost a third as much as the formatting). None for a
  * value that is not finite or out too small. */
-static Py_ssize_t e_row_end(const Py_buffer *ends, Py_ssize_t r) { return (Py_ssize_t)((const int64_t *)ends->buf)[r]; }
-
 static PyObject *cells_rows(PyObject *self, PyObject *args) {
     Py_buffer x, middle, out, ends;
     Py_ssize_t rows, cols, first_col;
@@ -501,13 +499,10 @@ static PyObject *cells_rows(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*nnnLy*w*w*", &x, &rows, &cols, &first_col, &first_row, &middle, &out, &ends))
         return NULL;
     Py_ssize_t written = -1;
+    PyObject *result = NULL;
     if (x.len != rows * cols * 8 || ends.len < rows * 8 || first_col < 0 || first_col + cols > 16384) {
-        PyBuffer_Release(&x);
-        PyBuffer_Release(&middle);
-        PyBuffer_Release(&out);
-        PyBuffer_Release(&ends);
         PyErr_SetString(PyExc_ValueError, "a block of rows x cols float64 in the sheet's columns expected");
-        return NULL;
+        goto release;
     }
     Py_BEGIN_ALLOW_THREADS
     const double *v = (const double *)x.buf;
@@ -546,15 +541,15 @@ static PyObject *cells_rows(PyObject *self, PyObject *args) {
     }
     if (ok) written = p - (char *)out.buf;
     Py_END_ALLOW_THREADS
-    PyObject *result = NULL;
     if (written < 0) {
         Py_INCREF(Py_None);
         result = Py_None;
     } else if ((result = PyList_New(rows)) != NULL) {
         const char *base = (const char *)out.buf;
+        const int64_t *row_end = (const int64_t *)ends.buf;
         for (Py_ssize_t r = 0; r < rows; r++) {
-            Py_ssize_t start = r ? e_row_end(&ends, r - 1) : 0;
-            PyObject *row = PyBytes_FromStringAndSize(base + start, e_row_end(&ends, r) - start);
+            Py_ssize_t start = r ? (Py_ssize_t)row_end[r - 1] : 0;
+            PyObject *row = PyBytes_FromStringAndSize(base + start, (Py_ssize_t)row_end[r] - start);
             if (row == NULL) {
                 Py_CLEAR(result);
                 break;
@@ -562,6 +557,7 @@ static PyObject *cells_rows(PyObject *self, PyObject *args) {
             PyList_SET_ITEM(result, r, row);
         }
     }
+release:
     PyBuffer_Release(&x);
     PyBuffer_Release(&middle);
     PyBuffer_Release(&out);

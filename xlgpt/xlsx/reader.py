@@ -114,8 +114,6 @@ def _read_sheet_part(z, name, part, strings, use_cache):
     return sheet, SheetSource(part, False, k)
 
 
-
-
 def _dense(xml: bytes):
     """The sheet as one float64 array when it is numbers only, rows 1..n full from column A; else None."""
     if b"<f" in xml:
